@@ -1,0 +1,330 @@
+//! A CA that can sign: its certificate and its key, checked to belong together.
+
+use std::fmt;
+use std::path::Path;
+use std::time::SystemTime;
+
+use der::Encode;
+use der::referenced::OwnedToRef;
+use rand::CryptoRng;
+use x509_cert::builder::CertificateBuilder;
+use x509_cert::certificate::Version;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+use x509_cert::serial_number::SerialNumber;
+use zeroize::Zeroizing;
+
+use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
+use crate::error::Error;
+use crate::key::PrivateKey;
+use crate::name::Subject;
+use crate::profile::{LeafProfile, Usage};
+use crate::validity::{self, rfc3339};
+
+/// OIDs of the RSA PKCS#1 v1.5 signature algorithms a loaded CA certificate may use.
+const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const SHA384_WITH_RSA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const SHA512_WITH_RSA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+
+/// A CA certificate and its private key: the only thing that can sign certificates.
+///
+/// A value of this type proves that the certificate is a CA (v3 with basicConstraints `CA:TRUE`
+/// and, if keyUsage is present, `keyCertSign`; or a self-signed legacy v1 root such as the one
+/// the guide's openssl commands make), that it is valid now, and that the key belongs to it.
+///
+/// Make one with [`RootCa::self_sign`](crate::RootCa::self_sign) or load one with
+/// [`Issuer::load`] / [`Issuer::from_pem`].
+#[derive(Clone)]
+pub struct Issuer {
+    certified: CertifiedKey,
+    /// The keyIdentifier leaves get in their authorityKeyIdentifier.
+    key_id: Vec<u8>,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("cert", self.certified.certificate())
+            .field("key", self.certified.private_key())
+            .finish()
+    }
+}
+
+impl Issuer {
+    /// Wraps a certificate made by [`RootCa`](crate::RootCa).
+    pub(crate) fn from_generated(cert: Certificate, key: PrivateKey) -> Result<Self, Error> {
+        let key_id = key_identifier(&cert)?;
+        Ok(Self {
+            certified: CertifiedKey::new(cert, key),
+            key_id,
+        })
+    }
+
+    /// Loads a CA from its certificate and key files, e.g. `root.cert` and `root.key` as
+    /// written by this crate, by `gen_etcd_certs.py`, or by the guide's openssl commands.
+    ///
+    /// ```no_run
+    /// use etcd_pki::Issuer;
+    /// use std::path::Path;
+    ///
+    /// let ca = Issuer::load(Path::new("certs/root.cert"), Path::new("certs/root.key"))?;
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`Issuer::from_pem`], with the file's path attached, and [`Error::Io`] if a file
+    /// cannot be read.
+    pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
+        let cert_text = read_text(cert_path)?;
+        let key_text = read_text(key_path)?;
+        let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
+        let key = PrivateKey::from_pem(&key_text).map_err(|e| e.in_file(key_path))?;
+        Self::from_parts_at(cert, key, SystemTime::now()).map_err(|e| match e {
+            Error::KeyMismatch { .. } => Error::KeyMismatch {
+                key_path: Some(key_path.to_path_buf()),
+                cert_path: Some(cert_path.to_path_buf()),
+            },
+            e => e.in_file(cert_path),
+        })
+    }
+
+    /// Makes a CA from the PEM texts of its certificate and key.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidPem`], [`Error::InvalidCertificate`], [`Error::InvalidKey`],
+    ///   [`Error::EncryptedKey`], [`Error::Unsupported`]: the texts do not parse;
+    /// - [`Error::NotACa`]: the certificate cannot sign certificates;
+    /// - [`Error::CaNotValidNow`]: it is expired or not yet valid;
+    /// - [`Error::KeyMismatch`]: the key does not belong to the certificate.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, Error> {
+        let cert = Certificate::from_pem(cert_pem)?;
+        let key = PrivateKey::from_pem(key_pem)?;
+        Self::from_parts_at(cert, key, SystemTime::now())
+    }
+
+    /// Makes a CA from a parsed certificate and key, checking them as of `now`.
+    ///
+    /// # Errors
+    /// As [`Issuer::from_pem`].
+    pub fn from_parts_at(
+        cert: Certificate,
+        key: PrivateKey,
+        now: SystemTime,
+    ) -> Result<Self, Error> {
+        check_is_ca(&cert)?;
+        if !key.matches_spki(&cert.spki_der()?) {
+            return Err(Error::KeyMismatch {
+                key_path: None,
+                cert_path: None,
+            });
+        }
+        let validity = cert.x509().tbs_certificate().validity();
+        let state = if now < cert.not_before() {
+            Some("not yet valid")
+        } else if now > cert.not_after() {
+            Some("expired")
+        } else {
+            None
+        };
+        if let Some(state) = state {
+            return Err(Error::CaNotValidNow {
+                path: None,
+                state,
+                not_before: rfc3339(validity.not_before),
+                not_after: rfc3339(validity.not_after),
+            });
+        }
+        Self::from_generated(cert, key)
+    }
+
+    /// The CA certificate.
+    #[must_use]
+    pub fn certificate(&self) -> &Certificate {
+        self.certified.certificate()
+    }
+
+    /// The CA certificate and its key.
+    #[must_use]
+    pub fn certified_key(&self) -> &CertifiedKey {
+        &self.certified
+    }
+
+    /// Writes `<dir>/<stem>.key` and `<dir>/<stem>.cert` (see [`CertifiedKey::write`]).
+    ///
+    /// # Errors
+    /// As [`CertifiedKey::write`].
+    pub fn write(
+        &self,
+        dir: &Path,
+        stem: &str,
+        options: &WriteOptions,
+    ) -> Result<WrittenFiles, Error> {
+        self.certified.write(dir, stem, options)
+    }
+
+    /// Signs a leaf certificate for `public_key` (DER SPKI) with the given contents.
+    pub(crate) fn sign_leaf<R: CryptoRng + ?Sized>(
+        &self,
+        request: LeafRequest<'_>,
+        public_key: &PrivateKey,
+        rng: &mut R,
+    ) -> Result<Certificate, Error> {
+        if request.subject.is_empty() && request.alt_names.is_empty() {
+            return Err(Error::InvalidSubject {
+                attribute: "CN",
+                value: String::new(),
+                reason: "a certificate needs a subject or a subject alternative name (RFC 5280 §4.1.2.6)",
+            });
+        }
+        let ca = self.certificate();
+        let validity = validity::window(request.days, SystemTime::now(), Some(ca.not_after()))?;
+        let profile = LeafProfile {
+            issuer: ca.x509().tbs_certificate().subject().clone(),
+            subject: request.subject.to_name()?,
+            authority_key_id: self.key_id.clone(),
+            usage: request.usage,
+            alt_names: request.alt_names,
+        };
+        let builder = CertificateBuilder::new(
+            profile,
+            SerialNumber::generate(rng),
+            validity,
+            public_key.spki()?,
+        )
+        .map_err(|e| Error::Signing {
+            source: Box::new(e),
+        })?;
+        Certificate::from_x509(self.certified.private_key().sign(builder)?)
+    }
+}
+
+/// What goes into a leaf certificate.
+pub(crate) struct LeafRequest<'a> {
+    pub(crate) subject: &'a Subject,
+    pub(crate) usage: Usage,
+    pub(crate) alt_names: Vec<GeneralName>,
+    pub(crate) days: u32,
+}
+
+fn read_text(path: &Path) -> Result<Zeroizing<String>, Error> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
+    match std::str::from_utf8(&bytes) {
+        Ok(s) => Ok(Zeroizing::new(s.to_owned())),
+        Err(_) => Err(Error::InvalidPem {
+            path: Some(path.to_path_buf()),
+            expected: "CERTIFICATE' or 'PRIVATE KEY",
+            found: "found binary data (DER?); convert it with `openssl x509 -inform der` or `openssl pkey -inform der`".into(),
+        }),
+    }
+}
+
+/// Checks that `cert` can act as a CA.
+fn check_is_ca(cert: &Certificate) -> Result<(), Error> {
+    let tbs = cert.x509().tbs_certificate();
+    let not_ca = |reason| Error::NotACa { path: None, reason };
+    match tbs.version() {
+        Version::V3 => {
+            let bc = tbs
+                .get_extension::<BasicConstraints>()
+                .map_err(|e| bad_cert("its basicConstraints extension does not parse", e))?;
+            match bc {
+                Some((_, bc)) if bc.ca => {}
+                Some(_) => return Err(not_ca("its basicConstraints say CA:FALSE")),
+                None => {
+                    return Err(not_ca(
+                        "it is a v3 certificate without basicConstraints CA:TRUE",
+                    ));
+                }
+            }
+            let ku = tbs
+                .get_extension::<KeyUsage>()
+                .map_err(|e| bad_cert("its keyUsage extension does not parse", e))?;
+            if let Some((_, ku)) = ku
+                && !ku.key_cert_sign()
+            {
+                return Err(not_ca("its keyUsage does not include keyCertSign"));
+            }
+            if tbs.issuer() == tbs.subject() {
+                verify_self_signature(cert)?;
+            }
+            Ok(())
+        }
+        Version::V1 => {
+            // The guide's `openssl x509 -req -signkey` root: no extensions at all. Accept it as a
+            // legacy root only if it really is self-signed.
+            if tbs.issuer() != tbs.subject() {
+                return Err(not_ca("it is a v1 certificate that is not self-signed"));
+            }
+            verify_self_signature(cert)
+        }
+        Version::V2 => Err(not_ca("it is an X.509 v2 certificate")),
+    }
+}
+
+fn bad_cert(reason: &str, e: der::Error) -> Error {
+    Error::InvalidCertificate {
+        path: None,
+        reason: reason.to_owned(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// Verifies the signature of a self-signed certificate with its own public key.
+fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::signature::Verifier;
+
+    let x = cert.x509();
+    let tbs = x
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| Error::encoding("certificate", e))?;
+    let key =
+        rsa::PublicKey::from_public_key_der(&cert.spki_der()?).map_err(|_| Error::Unsupported {
+            path: None,
+            what: "CA key algorithm",
+            detail: "only RSA CA certificates are supported".into(),
+        })?;
+    let signature = Signature::try_from(x.signature().raw_bytes())
+        .map_err(|e| bad_cert_sig("its signature does not parse", e))?;
+    let oid = x.signature_algorithm().oid;
+    let verified = match oid {
+        SHA256_WITH_RSA => VerifyingKey::<sha2::Sha256>::new(key).verify(&tbs, &signature),
+        SHA384_WITH_RSA => VerifyingKey::<sha2::Sha384>::new(key).verify(&tbs, &signature),
+        SHA512_WITH_RSA => VerifyingKey::<sha2::Sha512>::new(key).verify(&tbs, &signature),
+        other => {
+            return Err(Error::Unsupported {
+                path: None,
+                what: "signature algorithm",
+                detail: format!(
+                    "{other}; the CA certificate must be signed with sha256/384/512WithRSAEncryption"
+                ),
+            });
+        }
+    };
+    verified.map_err(|e| bad_cert_sig("its self-signature does not verify (damaged file?)", e))
+}
+
+fn bad_cert_sig(reason: &str, e: rsa::signature::Error) -> Error {
+    Error::InvalidCertificate {
+        path: None,
+        reason: reason.to_owned(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// The CA's key identifier: its subjectKeyIdentifier, or (for a v1 root, which has none) the
+/// SHA-1 of its public key (RFC 5280 §4.2.1.2 method 1).
+fn key_identifier(cert: &Certificate) -> Result<Vec<u8>, Error> {
+    let tbs = cert.x509().tbs_certificate();
+    if let Ok(Some((_, ski))) = tbs.get_extension::<SubjectKeyIdentifier>() {
+        return Ok(ski.0.as_bytes().to_vec());
+    }
+    let ski = SubjectKeyIdentifier::try_from(tbs.subject_public_key_info().owned_to_ref())
+        .map_err(|e| Error::encoding("key identifier", e))?;
+    Ok(ski.0.as_bytes().to_vec())
+}

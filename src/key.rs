@@ -1,0 +1,374 @@
+//! Private keys: generation, PEM encoding (PKCS#1 and PKCS#8) and decoding, signing.
+
+use std::fmt;
+
+use der::{Decode, pem::LineEnding};
+use rand::CryptoRng;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
+use rsa::traits::PublicKeyParts;
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::pem;
+
+/// OID of `rsaEncryption` (RFC 8017).
+const RSA_ENCRYPTION: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// OID of `id-ecPublicKey` (RFC 5480).
+const EC_PUBLIC_KEY: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// The smallest RSA modulus this crate loads or generates.
+const MIN_RSA_BITS: usize = 2048;
+
+/// The algorithm (and size) of a key to generate.
+///
+/// RSA-2048 is the default, as in `gen_etcd_certs.py`. The enum is non-exhaustive so that more
+/// algorithms (ECDSA) can be added without breaking callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// RSA with a 2048-bit modulus (the script's choice).
+    #[default]
+    Rsa2048,
+    /// RSA with a 3072-bit modulus.
+    Rsa3072,
+    /// RSA with a 4096-bit modulus.
+    Rsa4096,
+}
+
+impl KeyAlgorithm {
+    /// The RSA modulus size in bits.
+    #[must_use]
+    pub const fn rsa_bits(self) -> usize {
+        match self {
+            Self::Rsa2048 => 2048,
+            Self::Rsa3072 => 3072,
+            Self::Rsa4096 => 4096,
+        }
+    }
+}
+
+impl fmt::Display for KeyAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rsa{}", self.rsa_bits())
+    }
+}
+
+impl std::str::FromStr for KeyAlgorithm {
+    type Err = Error;
+
+    /// Parses `rsa2048`, `rsa3072` or `rsa4096` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "rsa2048" | "rsa-2048" => Ok(Self::Rsa2048),
+            "rsa3072" | "rsa-3072" => Ok(Self::Rsa3072),
+            "rsa4096" | "rsa-4096" => Ok(Self::Rsa4096),
+            _ => Err(Error::Unsupported {
+                path: None,
+                what: "key algorithm",
+                detail: format!("{s:?}; choose one of rsa2048, rsa3072, rsa4096"),
+            }),
+        }
+    }
+}
+
+/// The encoding of a private key PEM file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum KeyFormat {
+    /// PKCS#1 `RSA PRIVATE KEY`, what `gen_etcd_certs.py` writes (the default).
+    #[default]
+    Pkcs1,
+    /// PKCS#8 `PRIVATE KEY`, what `openssl genrsa`/`genpkey` of OpenSSL 3 writes.
+    Pkcs8,
+}
+
+/// A private key. Its material is zeroized on drop and never shown by `Debug`.
+///
+/// ```
+/// use etcd_pki::{KeyAlgorithm, KeyFormat, PrivateKey};
+///
+/// let key = PrivateKey::generate(KeyAlgorithm::Rsa2048)?;
+/// let pem = key.to_pem(KeyFormat::Pkcs1)?;
+/// assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+/// assert_eq!(PrivateKey::from_pem(&pem)?.public_key_der()?, key.public_key_der()?);
+/// assert_eq!(format!("{key:?}"), "PrivateKey(RSA-2048)");
+/// # Ok::<(), etcd_pki::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKey {
+    inner: Inner,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Inner {
+    Rsa(Box<rsa::PrivateKey>),
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKey({})", self.describe())
+    }
+}
+
+impl PrivateKey {
+    /// Generates a new key with the operating system's random number generator.
+    ///
+    /// # Errors
+    /// [`Error::KeyGeneration`] if the random number generator fails.
+    pub fn generate(algorithm: KeyAlgorithm) -> Result<Self, Error> {
+        Self::generate_with_rng(&mut rand::rng(), algorithm)
+    }
+
+    /// Generates a new key with the given random number generator.
+    ///
+    /// Use a seeded generator only in tests and benchmarks: a key is only as secret as its
+    /// random source.
+    ///
+    /// # Errors
+    /// [`Error::KeyGeneration`] if the random number generator fails.
+    pub fn generate_with_rng<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        algorithm: KeyAlgorithm,
+    ) -> Result<Self, Error> {
+        let key =
+            rsa::PrivateKey::new(rng, algorithm.rsa_bits()).map_err(|e| Error::KeyGeneration {
+                source: Box::new(e),
+            })?;
+        Ok(Self::from_rsa(key))
+    }
+
+    pub(crate) fn from_rsa(key: rsa::PrivateKey) -> Self {
+        Self {
+            inner: Inner::Rsa(Box::new(key)),
+        }
+    }
+
+    /// Parses a PEM private key: PKCS#1 (`RSA PRIVATE KEY`, as `gen_etcd_certs.py` writes) or
+    /// PKCS#8 (`PRIVATE KEY`, as `openssl genrsa` of OpenSSL 3 writes).
+    ///
+    /// # Errors
+    /// - [`Error::InvalidPem`] if the text holds no PEM block or one of another type;
+    /// - [`Error::EncryptedKey`] for an encrypted key;
+    /// - [`Error::Unsupported`] for a key of another algorithm or under 2048 bits;
+    /// - [`Error::InvalidKey`] if the key's contents do not parse or are inconsistent.
+    pub fn from_pem(text: &str) -> Result<Self, Error> {
+        if text.contains("Proc-Type: 4,ENCRYPTED") {
+            return Err(Error::EncryptedKey {
+                path: None,
+                hint: "the legacy OpenSSL encryption (Proc-Type: 4,ENCRYPTED) is not supported; \
+                       decrypt it with `openssl rsa -in KEY -out KEY.plain` (keep the result mode 0600)",
+            });
+        }
+        let block = pem::decode_first(text, KEY_LABELS)?;
+        match block.label.as_str() {
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(&block.der),
+            "PRIVATE KEY" => Self::from_pkcs8_der(&block.der),
+            "ENCRYPTED PRIVATE KEY" => Err(Error::EncryptedKey {
+                path: None,
+                hint: "encrypted PKCS#8 keys are not supported yet; decrypt it with \
+                       `openssl pkcs8 -in KEY -out KEY.plain` (keep the result mode 0600)",
+            }),
+            "EC PRIVATE KEY" => Err(unsupported_algorithm("EC (SEC1)")),
+            other => Err(pem::wrong_label(KEY_LABELS_TEXT, other)),
+        }
+    }
+
+    /// Parses a DER PKCS#1 `RSAPrivateKey`.
+    fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
+        let key =
+            rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| invalid_key(e.to_string(), e))?;
+        Self::checked_rsa(key)
+    }
+
+    /// Parses a DER PKCS#8 `PrivateKeyInfo`.
+    fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
+        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| invalid_key(e.to_string(), e))?;
+        match info.algorithm.oid {
+            RSA_ENCRYPTION => {
+                let key = rsa::PrivateKey::from_pkcs8_der(der)
+                    .map_err(|e| invalid_key(e.to_string(), e))?;
+                Self::checked_rsa(key)
+            }
+            EC_PUBLIC_KEY => Err(unsupported_algorithm("ECDSA")),
+            oid => Err(unsupported_algorithm(&format!("OID {oid}"))),
+        }
+    }
+
+    fn checked_rsa(key: rsa::PrivateKey) -> Result<Self, Error> {
+        let bits = key.size() * 8;
+        if bits < MIN_RSA_BITS {
+            return Err(Error::Unsupported {
+                path: None,
+                what: "key size",
+                detail: format!(
+                    "RSA-{bits} is too weak (TLS libraries refuse it); use a key of at least {MIN_RSA_BITS} bits"
+                ),
+            });
+        }
+        key.validate()
+            .map_err(|e| invalid_key("inconsistent RSA key".into(), e))?;
+        Ok(Self::from_rsa(key))
+    }
+
+    /// Encodes the key as PEM in the given format.
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding fails (a bug).
+    pub fn to_pem(&self, format: KeyFormat) -> Result<Zeroizing<String>, Error> {
+        let Inner::Rsa(key) = &self.inner;
+        match format {
+            KeyFormat::Pkcs1 => key
+                .to_pkcs1_pem(LineEnding::LF)
+                .map_err(|e| Error::encoding("private key", e)),
+            KeyFormat::Pkcs8 => key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| Error::encoding("private key", e)),
+        }
+    }
+
+    /// The DER `SubjectPublicKeyInfo` of the key's public half.
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding fails (a bug).
+    pub fn public_key_der(&self) -> Result<Vec<u8>, Error> {
+        let Inner::Rsa(key) = &self.inner;
+        key.to_public_key()
+            .to_public_key_der()
+            .map(der::Document::into_vec)
+            .map_err(|e| Error::encoding("public key", e))
+    }
+
+    pub(crate) fn spki(&self) -> Result<SubjectPublicKeyInfoOwned, Error> {
+        SubjectPublicKeyInfoOwned::from_der(&self.public_key_der()?)
+            .map_err(|e| Error::encoding("public key", e))
+    }
+
+    /// The size of the key in bits (the RSA modulus length).
+    #[must_use]
+    pub fn bits(&self) -> usize {
+        let Inner::Rsa(key) = &self.inner;
+        key.size() * 8
+    }
+
+    /// A short description such as `RSA-2048`, without any key material.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!("RSA-{}", self.bits())
+    }
+
+    /// Whether the key's public half is `spki` (DER `SubjectPublicKeyInfo`).
+    pub(crate) fn matches_spki(&self, spki_der: &[u8]) -> bool {
+        use rsa::pkcs8::DecodePublicKey;
+        let Inner::Rsa(key) = &self.inner;
+        rsa::PublicKey::from_public_key_der(spki_der).is_ok_and(|p| &p == key.as_public_key())
+    }
+
+    /// Signs a certificate being built.
+    pub(crate) fn sign<P: BuilderProfile>(
+        &self,
+        builder: CertificateBuilder<P>,
+    ) -> Result<x509_cert::Certificate, Error> {
+        let Inner::Rsa(key) = &self.inner;
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone());
+        builder
+            .build::<_, rsa::pkcs1v15::Signature>(&signer)
+            .map_err(|e| Error::Signing {
+                source: Box::new(e),
+            })
+    }
+}
+
+const KEY_LABELS: &[&str] = &[
+    "RSA PRIVATE KEY",
+    "PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "EC PRIVATE KEY",
+];
+const KEY_LABELS_TEXT: &str = "RSA PRIVATE KEY' or 'PRIVATE KEY";
+
+fn invalid_key(reason: String, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::InvalidKey {
+        path: None,
+        reason,
+        source: Some(Box::new(source)),
+    }
+}
+
+fn unsupported_algorithm(name: &str) -> Error {
+    Error::Unsupported {
+        path: None,
+        what: "key algorithm",
+        detail: format!("{name} keys are not supported; use an RSA key (2048 bits or more)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_key() -> PrivateKey {
+        use std::sync::OnceLock;
+        static KEY: OnceLock<PrivateKey> = OnceLock::new();
+        KEY.get_or_init(|| PrivateKey::generate(KeyAlgorithm::Rsa2048).unwrap())
+            .clone()
+    }
+
+    #[test]
+    fn generated_key_has_requested_size() {
+        let key = test_key();
+        assert_eq!(key.bits(), 2048);
+        assert_eq!(key.describe(), "RSA-2048");
+    }
+
+    #[test]
+    fn pem_round_trips_in_both_formats() {
+        let key = test_key();
+        let pkcs1 = key.to_pem(KeyFormat::Pkcs1).unwrap();
+        assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let pkcs8 = key.to_pem(KeyFormat::Pkcs8).unwrap();
+        assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(PrivateKey::from_pem(&pkcs1).unwrap() == key);
+        assert!(PrivateKey::from_pem(&pkcs8).unwrap() == key);
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let key = test_key();
+        let debug = format!("{key:?}");
+        assert_eq!(debug, "PrivateKey(RSA-2048)");
+        let Inner::Rsa(rsa) = &key.inner;
+        let n = format!("{:x}", rsa.n());
+        assert!(!debug.to_lowercase().contains(&n[..16]));
+    }
+
+    #[test]
+    fn wrong_pem_label_is_named() {
+        let err =
+            PrivateKey::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .unwrap_err();
+        assert!(matches!(err, Error::InvalidPem { .. }), "{err}");
+        assert!(err.to_string().contains("CERTIFICATE"), "{err}");
+    }
+
+    #[test]
+    fn encrypted_keys_get_a_conversion_hint() {
+        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let err = PrivateKey::from_pem(legacy).unwrap_err();
+        assert!(matches!(err, Error::EncryptedKey { .. }));
+        assert!(err.to_string().contains("openssl rsa"));
+    }
+
+    #[test]
+    fn algorithm_parses_from_cli_names() {
+        assert_eq!(
+            "rsa3072".parse::<KeyAlgorithm>().unwrap(),
+            KeyAlgorithm::Rsa3072
+        );
+        assert!("dsa".parse::<KeyAlgorithm>().is_err());
+        assert_eq!(KeyAlgorithm::default().to_string(), "rsa2048");
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod alt_names;
+mod cert;
+mod client;
+mod error;
+mod fs;
+mod issuer;
+mod key;
+pub mod name;
+mod pem;
+pub mod profile;
+mod root_ca;
+mod server;
+pub mod validity;
+
+pub use cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
+pub use client::ClientCert;
+pub use error::{BoxError, Error};
+pub use issuer::Issuer;
+pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
+pub use root_ca::RootCa;
+pub use server::ServerCert;

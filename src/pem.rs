@@ -1,0 +1,150 @@
+//! Locating and decoding PEM blocks in files written by other tools.
+//!
+//! The decoding itself is `pem-rfc7468`'s; this module only finds the block(s) in a text that
+//! may carry explanatory text around them (RFC 7468 §2 allows it, openssl writes it) and turns
+//! failures into [`Error::InvalidPem`] with words an operator understands.
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+const BEGIN: &str = "-----BEGIN ";
+const END: &str = "-----END ";
+
+/// One decoded PEM block.
+pub(crate) struct Block {
+    pub(crate) label: String,
+    /// The DER contents; zeroized on drop since it may be a private key.
+    pub(crate) der: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Block({}, {} bytes)", self.label, self.der.len())
+    }
+}
+
+/// The text of each PEM block in `text`, from its BEGIN line through its END line.
+fn blocks(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let from_begin = &rest[start..];
+        // The END line's own "-----" comes after the label; take through the end of that line.
+        let Some(end_at) = from_begin.find(END) else {
+            out.push(from_begin);
+            break;
+        };
+        let after_end = &from_begin[end_at..];
+        let line_len = after_end.find('\n').map_or(after_end.len(), |i| i + 1);
+        let block_len = end_at + line_len;
+        out.push(&from_begin[..block_len]);
+        rest = &from_begin[block_len..];
+    }
+    out
+}
+
+/// Number of PEM blocks (BEGIN lines) in `text`.
+pub(crate) fn count(text: &str) -> usize {
+    blocks(text).len()
+}
+
+/// Decodes the first PEM block of `text`. `labels` are the labels the caller can handle at all;
+/// any other label is reported as [`Error::InvalidPem`] naming what was found.
+pub(crate) fn decode_first(text: &str, labels: &[&'static str]) -> Result<Block, Error> {
+    let expected = labels.first().copied().unwrap_or("");
+    let Some(block) = blocks(text).into_iter().next() else {
+        return Err(Error::InvalidPem {
+            path: None,
+            expected,
+            found: describe_non_pem(text),
+        });
+    };
+    let label = pem_rfc7468::decode_label(block.as_bytes()).map_err(|e| Error::InvalidPem {
+        path: None,
+        expected,
+        found: format!("found a damaged PEM header ({e})"),
+    })?;
+    if !labels.contains(&label) {
+        return Err(wrong_label(expected, label));
+    }
+    let (label, der) =
+        pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| Error::InvalidPem {
+            path: None,
+            expected,
+            found: format!(
+                "found a damaged '{label}' block ({e}); the file may be truncated or edited"
+            ),
+        })?;
+    Ok(Block {
+        label: label.to_owned(),
+        der: Zeroizing::new(der),
+    })
+}
+
+/// The error for a PEM block with an unexpected label.
+pub(crate) fn wrong_label(expected: &'static str, found: &str) -> Error {
+    let hint = match found {
+        "CERTIFICATE" => " (a certificate: were the key and certificate arguments swapped?)",
+        "RSA PRIVATE KEY" | "PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+            " (a private key: were the key and certificate arguments swapped?)"
+        }
+        "CERTIFICATE REQUEST" => " (a certificate signing request, not a certificate)",
+        _ => "",
+    };
+    Error::InvalidPem {
+        path: None,
+        expected,
+        found: format!("found '{found}'{hint}"),
+    }
+}
+
+fn describe_non_pem(text: &str) -> String {
+    if text.trim().is_empty() {
+        "found an empty file".into()
+    } else {
+        "found no PEM block (no '-----BEGIN' line); is this the right file?".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CERT: &str = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn text_around_blocks_is_skipped() {
+        let text = format!("subject=/CN=x\n{CERT}trailing words\n");
+        let block = decode_first(&text, &["CERTIFICATE"]).unwrap();
+        assert_eq!(block.label, "CERTIFICATE");
+        assert_eq!(&block.der[..], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn blocks_are_counted() {
+        assert_eq!(count(""), 0);
+        assert_eq!(count(CERT), 1);
+        assert_eq!(count(&format!("{CERT}{CERT}")), 2);
+    }
+
+    #[test]
+    fn empty_and_non_pem_inputs_are_described() {
+        let e = decode_first("", &["CERTIFICATE"]).unwrap_err();
+        assert!(e.to_string().contains("empty file"), "{e}");
+        let e = decode_first("hello", &["CERTIFICATE"]).unwrap_err();
+        assert!(e.to_string().contains("no PEM block"), "{e}");
+    }
+
+    #[test]
+    fn truncated_base64_is_reported() {
+        let e = decode_first(
+            "-----BEGIN CERTIFICATE-----\nAQ\n-----END CERTIFICATE-----\n",
+            &["CERTIFICATE"],
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::InvalidPem { .. }), "{e}");
+        let e = decode_first("-----BEGIN CERTIFICATE-----\nAQID\n", &["CERTIFICATE"]).unwrap_err();
+        assert!(matches!(e, Error::InvalidPem { .. }), "{e}");
+    }
+}
