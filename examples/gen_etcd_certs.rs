@@ -1,0 +1,224 @@
+//! `gen_etcd_certs`: a drop-in for the guide's `gen_etcd_certs.py`, on etcd-pki.
+//!
+//! Same commands, flags, defaults, file names and messages as the script:
+//!
+//! ```text
+//! gen_etcd_certs -c gen_root_cert   -s ./certs
+//! gen_etcd_certs -c gen_client_cert -s ./certs -k certs/root.key -t certs/root.cert [-n alice]
+//! gen_etcd_certs -c gen_server_cert -s ./certs -k certs/root.key -t certs/root.cert -i 192.168.10.11
+//! ```
+//!
+//! Differences, all on the safe side: keys are written with mode 0600, atomically; an existing
+//! file is never overwritten unless `--force` is given; bad input gives an `ERROR: …` line
+//! instead of a Python traceback; certificates carry key usages and key identifiers.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use etcd_pki::name::CommonName;
+use etcd_pki::{
+    ClientCert, Issuer, KeyAlgorithm, KeyFormat, RootCa, ServerCert, WriteOptions, WrittenFiles,
+};
+
+/// The script's version this CLI is compatible with is printed by `-v`; ours is the crate's.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum Command {
+    GenRootCert,
+    GenClientCert,
+    GenServerCert,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KeyType {
+    Rsa2048,
+    Rsa3072,
+    Rsa4096,
+}
+
+impl From<KeyType> for KeyAlgorithm {
+    fn from(k: KeyType) -> Self {
+        match k {
+            KeyType::Rsa2048 => Self::Rsa2048,
+            KeyType::Rsa3072 => Self::Rsa3072,
+            KeyType::Rsa4096 => Self::Rsa4096,
+        }
+    }
+}
+
+/// Generate the certificates and keys of an etcd cluster (compatible with gen_etcd_certs.py).
+#[derive(Debug, Parser)]
+#[command(name = "gen_etcd_certs", version = VERSION, disable_version_flag = true)]
+struct Args {
+    #[arg(short = 'c', long, value_enum)]
+    command: Command,
+
+    /// Save directory. [default: .]
+    #[arg(short = 's', long)]
+    savedir: PathBuf,
+
+    /// Certificate validity period. [default: 3650]
+    #[arg(
+        short = 'd',
+        long,
+        default_value_t = 3650,
+        allow_negative_numbers = true
+    )]
+    days: i64,
+
+    /// Common name(only used for gen_client_cert).
+    #[arg(short = 'n', long)]
+    cn: Option<String>,
+
+    /// Root private key.
+    #[arg(short = 'k', long, required_if_eq_any = [("command", "gen_client_cert"), ("command", "gen_server_cert")])]
+    root_key: Option<PathBuf>,
+
+    /// Root certificate.
+    #[arg(short = 't', long, required_if_eq_any = [("command", "gen_client_cert"), ("command", "gen_server_cert")])]
+    root_cert: Option<PathBuf>,
+
+    /// Server IP.
+    #[arg(short = 'i', long, required_if_eq("command", "gen_server_cert"))]
+    ip: Option<String>,
+
+    /// Replace existing key and certificate files (the script always did; we refuse by default).
+    #[arg(long)]
+    force: bool,
+
+    /// Key algorithm of the generated key. [default: rsa2048, as the script]
+    #[arg(long, value_enum, default_value = "rsa2048", hide_default_value = true)]
+    key_type: KeyType,
+
+    /// Write the private key as PKCS#8 ("PRIVATE KEY") instead of PKCS#1 ("RSA PRIVATE KEY").
+    #[arg(long)]
+    pkcs8: bool,
+
+    /// Print version information.
+    #[arg(short = 'v', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
+            // As the script (argparse's action='version'): just the version.
+            println!("{VERSION}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(), // usage errors: exit status 2, like argparse
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ERROR: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    // The script's check and message, first thing, before any other validation.
+    if !args.savedir.exists() {
+        return Err(format!(
+            "Savedir `{}` does not exist.",
+            args.savedir.display()
+        ));
+    }
+    let days = check_days(args.days)?;
+    let options = WriteOptions::new()
+        .overwrite(args.force)
+        .key_format(if args.pkcs8 {
+            KeyFormat::Pkcs8
+        } else {
+            KeyFormat::Pkcs1
+        });
+    let algorithm = KeyAlgorithm::from(args.key_type);
+    let written = match args.command {
+        Command::GenRootCert => {
+            let root = RootCa::new()
+                .validity_days(days)
+                .key_algorithm(algorithm)
+                .self_sign()
+                .map_err(|e| e.to_string())?;
+            root.write(&args.savedir, "root", &options)
+        }
+        Command::GenClientCert => {
+            let issuer = load_issuer(args)?;
+            let mut client = ClientCert::new().validity_days(days).key_algorithm(algorithm);
+            // As the script: an empty --cn means no CN.
+            if let Some(cn) = args.cn.as_deref().filter(|cn| !cn.is_empty()) {
+                let cn: CommonName = cn.parse().map_err(|e: etcd_pki::Error| e.to_string())?;
+                client = client.common_name(&cn);
+            }
+            let issued = client.issue(&issuer).map_err(|e| e.to_string())?;
+            note_clamped(issued.certificate(), days);
+            issued.write(&args.savedir, "client", &options)
+        }
+        Command::GenServerCert => {
+            let ip_text = args.ip.as_deref().unwrap_or_default();
+            let ip: IpAddr = ip_text.parse().map_err(|_| {
+                format!("`{ip_text}` is not an IP address; give the node's IPv4 or IPv6 address, e.g. -i 192.168.10.11")
+            })?;
+            if args.cn.is_some() {
+                eprintln!("NOTE: --cn is only used for gen_client_cert; ignored.");
+            }
+            let issuer = load_issuer(args)?;
+            let issued = ServerCert::new(ip)
+                .validity_days(days)
+                .key_algorithm(algorithm)
+                .issue(&issuer)
+                .map_err(|e| e.to_string())?;
+            note_clamped(issued.certificate(), days);
+            // The file stem is the IP as given, as the script names it.
+            issued.write(&args.savedir, ip_text, &options)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    print_saved(&written);
+    Ok(())
+}
+
+fn check_days(days: i64) -> Result<u32, String> {
+    if days < 1 {
+        return Err(format!(
+            "--days must be at least 1, got {days}; give the validity in days, e.g. -d 3650"
+        ));
+    }
+    u32::try_from(days)
+        .map_err(|_| format!("--days {days} is too large; the end date must be before 9999-12-31"))
+}
+
+fn load_issuer(args: &Args) -> Result<Issuer, String> {
+    let (Some(key), Some(cert)) = (args.root_key.as_deref(), args.root_cert.as_deref()) else {
+        return Err("--root-key and --root-cert are required".into());
+    };
+    Issuer::load(cert, key).map_err(|e| e.to_string())
+}
+
+/// A leaf never outlives its CA; say so when that shortened the asked-for validity by more than
+/// a day (a leaf issued after its root always loses a few minutes, not worth a line).
+fn note_clamped(cert: &etcd_pki::Certificate, days: u32) {
+    let asked = std::time::Duration::from_secs(u64::from(days) * 86_400);
+    let got = cert
+        .not_after()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    if asked.saturating_sub(got) > std::time::Duration::from_secs(86_400) {
+        eprintln!(
+            "NOTE: the certificate expires with the root certificate ({} days instead of {days}).",
+            got.as_secs() / 86_400,
+        );
+    }
+}
+
+fn print_saved(files: &WrittenFiles) {
+    for path in [&files.key, &files.cert] {
+        println!("Saved: {}", path.display());
+    }
+}
