@@ -83,8 +83,16 @@ fn same_files_and_messages_as_the_script() {
     }
     // Same subjects and SANs as the script.
     for name in ["root.cert", "client.cert", "192.168.10.11.cert"] {
-        assert_eq!(cert(&da, name).subject(), cert(&db, name).subject(), "{name}");
-        assert_eq!(cert(&da, name).ip_addresses(), cert(&db, name).ip_addresses(), "{name}");
+        assert_eq!(
+            cert(&da, name).subject(),
+            cert(&db, name).subject(),
+            "{name}"
+        );
+        assert_eq!(
+            cert(&da, name).ip_addresses(),
+            cert(&db, name).ip_addresses(),
+            "{name}"
+        );
     }
 }
 
@@ -96,7 +104,11 @@ fn keys_are_private() {
     guide_sequence(ours, a.path());
     let dir = a.path().join("certs");
     for name in files(&dir) {
-        let mode = std::fs::metadata(dir.join(&name)).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(dir.join(&name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         let want = if name.ends_with(".key") { 0o600 } else { 0o644 };
         assert_eq!(mode, want, "{name}");
     }
@@ -119,8 +131,17 @@ fn the_cli_set_verifies_and_uses_defaults() {
     let node = cert(&dir, "192.168.10.12.cert");
     assert!(node.is_server_auth() && node.is_client_auth());
     let out = common::openssl(
-        &["verify", "-x509_strict", "-CAfile", "root.cert", "-purpose", "sslserver",
-          "-verify_ip", "192.168.10.12", "192.168.10.12.cert"],
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "root.cert",
+            "-purpose",
+            "sslserver",
+            "-verify_ip",
+            "192.168.10.12",
+            "192.168.10.12.cert",
+        ],
         &dir,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -130,13 +151,23 @@ fn the_cli_set_verifies_and_uses_defaults() {
 fn client_common_name() {
     let a = TempDir::new().unwrap();
     let d = a.path();
-    assert!(ours(&["-c", "gen_root_cert", "-s", "."], d).status.success());
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "."], d)
+            .status
+            .success()
+    );
     let k = ["-k", "root.key", "-t", "root.cert"];
     let mut args = vec!["-c", "gen_client_cert", "-s", ".", "-n", "alice"];
     args.extend_from_slice(&k);
     assert!(ours(&args, d).status.success());
-    assert_eq!(cert(d, "client.cert").common_name().as_deref(), Some("alice"));
-    assert_eq!(cert(d, "client.cert").subject(), "CN=alice,OU=ZWC,O=BC,L=YB,ST=CQ,C=CN");
+    assert_eq!(
+        cert(d, "client.cert").common_name().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        cert(d, "client.cert").subject(),
+        "CN=alice,OU=ZWC,O=BC,L=YB,ST=CQ,C=CN"
+    );
     // A CN longer than 64 characters: an error naming the rule, nothing written.
     std::fs::remove_file(d.join("client.cert")).unwrap();
     std::fs::remove_file(d.join("client.key")).unwrap();
@@ -145,7 +176,11 @@ fn client_common_name() {
     args.extend_from_slice(&k);
     let out = ours(&args, d);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("ERROR: invalid common name"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("ERROR: invalid common name"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(files(d), ["root.cert", "root.key"]);
 }
 
@@ -171,7 +206,16 @@ fn usage_errors_exit_2_like_argparse() {
         &["-c", "gen_root_cert"][..],
         &["-c", "bogus", "-s", "."][..],
         &["-c", "gen_client_cert", "-s", "."][..],
-        &["-c", "gen_server_cert", "-s", ".", "-k", "root.key", "-t", "root.cert"][..],
+        &[
+            "-c",
+            "gen_server_cert",
+            "-s",
+            ".",
+            "-k",
+            "root.key",
+            "-t",
+            "root.cert",
+        ][..],
         &["-c", "gen_root_cert", "-s", ".", "-d", "ten"][..],
     ] {
         let m = ours(args, d);
@@ -187,22 +231,36 @@ fn version_flag() {
     let a = TempDir::new().unwrap();
     let out = ours(&["-v"], a.path());
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), format!("{}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn existing_files_are_never_overwritten_without_force() {
     let a = TempDir::new().unwrap();
     let d = a.path();
-    assert!(ours(&["-c", "gen_root_cert", "-s", "."], d).status.success());
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "."], d)
+            .status
+            .success()
+    );
     let before = std::fs::read(d.join("root.key")).unwrap();
     let out = ours(&["-c", "gen_root_cert", "-s", "."], d);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.starts_with("ERROR: refusing to overwrite existing file ./root.key"), "{err}");
+    assert!(
+        err.starts_with("ERROR: refusing to overwrite existing file ./root.key"),
+        "{err}"
+    );
     assert!(err.contains("--force"), "{err}");
     assert_eq!(std::fs::read(d.join("root.key")).unwrap(), before);
-    assert_eq!(files(d), ["root.cert", "root.key"], "no temporary files left");
+    assert_eq!(
+        files(d),
+        ["root.cert", "root.key"],
+        "no temporary files left"
+    );
     // Only the certificate exists: still refused, the lone certificate is kept as it was.
     std::fs::remove_file(d.join("root.key")).unwrap();
     let cert_before = std::fs::read(d.join("root.cert")).unwrap();
@@ -225,31 +283,76 @@ fn bad_days_and_ips_are_clear_errors() {
     for days in ["0", "-5"] {
         let out = ours(&["-c", "gen_root_cert", "-s", ".", "-d", days], d);
         assert_eq!(out.status.code(), Some(1), "{days}");
-        assert!(text(&out.stderr).starts_with("ERROR: --days must be at least 1"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).starts_with("ERROR: --days must be at least 1"),
+            "{}",
+            text(&out.stderr)
+        );
     }
     let out = ours(&["-c", "gen_root_cert", "-s", ".", "-d", "3000000"], d);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("9999-12-31"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("9999-12-31"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(files(d).is_empty());
-    assert!(ours(&["-c", "gen_root_cert", "-s", "."], d).status.success());
-    for (ip, needle) in [("300.1.1.1", "is not an IP address"), ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast")] {
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "."], d)
+            .status
+            .success()
+    );
+    for (ip, needle) in [
+        ("300.1.1.1", "is not an IP address"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+    ] {
         let out = ours(
-            &["-c", "gen_server_cert", "-s", ".", "-k", "root.key", "-t", "root.cert", "-i", ip],
+            &[
+                "-c",
+                "gen_server_cert",
+                "-s",
+                ".",
+                "-k",
+                "root.key",
+                "-t",
+                "root.cert",
+                "-i",
+                ip,
+            ],
             d,
         );
         assert_eq!(out.status.code(), Some(1), "{ip}");
-        assert!(text(&out.stderr).contains(needle), "{ip}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{ip}: {}",
+            text(&out.stderr)
+        );
     }
     assert_eq!(files(d), ["root.cert", "root.key"]);
     // IPv6 works (the script refuses it).
     let out = ours(
-        &["-c", "gen_server_cert", "-s", ".", "-k", "root.key", "-t", "root.cert", "-i", "fd00::11"],
+        &[
+            "-c",
+            "gen_server_cert",
+            "-s",
+            ".",
+            "-k",
+            "root.key",
+            "-t",
+            "root.cert",
+            "-i",
+            "fd00::11",
+        ],
         d,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         cert(d, "fd00::11.cert").ip_addresses(),
-        ["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), "fd00::11".parse().unwrap()]
+        [
+            "127.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+            "fd00::11".parse().unwrap()
+        ]
     );
 }
 
@@ -258,43 +361,105 @@ fn interoperates_with_the_script_both_ways() {
     let a = TempDir::new().unwrap();
     let d = a.path();
     // Our root, the script's node certificate.
-    assert!(ours(&["-c", "gen_root_cert", "-s", "."], d).status.success());
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "."], d)
+            .status
+            .success()
+    );
     let out = script(
-        &["-c", "gen_server_cert", "-s", ".", "-k", "root.key", "-t", "root.cert", "-i", "10.0.0.1"],
+        &[
+            "-c",
+            "gen_server_cert",
+            "-s",
+            ".",
+            "-k",
+            "root.key",
+            "-t",
+            "root.cert",
+            "-i",
+            "10.0.0.1",
+        ],
         d,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The script's root, our client certificate.
     let b = TempDir::new().unwrap();
     let e = b.path();
-    assert!(script(&["-c", "gen_root_cert", "-s", "."], e).status.success());
+    assert!(
+        script(&["-c", "gen_root_cert", "-s", "."], e)
+            .status
+            .success()
+    );
     let out = ours(
-        &["-c", "gen_client_cert", "-s", ".", "-k", "root.key", "-t", "root.cert", "-n", "root"],
+        &[
+            "-c",
+            "gen_client_cert",
+            "-s",
+            ".",
+            "-k",
+            "root.key",
+            "-t",
+            "root.cert",
+            "-n",
+            "root",
+        ],
         e,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(cert(e, "client.cert").common_name().as_deref(), Some("root"));
+    assert_eq!(
+        cert(e, "client.cert").common_name().as_deref(),
+        Some("root")
+    );
 }
 
 #[test]
 fn swapped_or_wrong_root_files_are_named() {
     let a = TempDir::new().unwrap();
     let d = a.path();
-    assert!(ours(&["-c", "gen_root_cert", "-s", "."], d).status.success());
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "."], d)
+            .status
+            .success()
+    );
     let out = ours(
-        &["-c", "gen_client_cert", "-s", ".", "-k", "root.cert", "-t", "root.key"],
+        &[
+            "-c",
+            "gen_client_cert",
+            "-s",
+            ".",
+            "-k",
+            "root.cert",
+            "-t",
+            "root.key",
+        ],
         d,
     );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.starts_with("ERROR: root.cert: expected a PEM 'CERTIFICATE' block")
-        || err.starts_with("ERROR: root.key: expected a PEM 'CERTIFICATE' block"), "{err}");
+    assert!(
+        err.starts_with("ERROR: root.cert: expected a PEM 'CERTIFICATE' block")
+            || err.starts_with("ERROR: root.key: expected a PEM 'CERTIFICATE' block"),
+        "{err}"
+    );
     assert!(err.contains("swapped"), "{err}");
     let out = ours(
-        &["-c", "gen_client_cert", "-s", ".", "-k", "missing.key", "-t", "root.cert"],
+        &[
+            "-c",
+            "gen_client_cert",
+            "-s",
+            ".",
+            "-k",
+            "missing.key",
+            "-t",
+            "root.cert",
+        ],
         d,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("missing.key"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("missing.key"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(files(d), ["root.cert", "root.key"]);
 }

@@ -25,7 +25,9 @@ fn chain_and_key(ck: &CertifiedKey) -> (Vec<CertificateDer<'static>>, PrivateKey
 fn roots() -> Arc<RootCertStore> {
     let mut roots = RootCertStore::empty();
     roots
-        .add(CertificateDer::from(common::set().ca.certificate().der().to_vec()))
+        .add(CertificateDer::from(
+            common::set().ca.certificate().der().to_vec(),
+        ))
         .unwrap();
     Arc::new(roots)
 }
@@ -122,7 +124,10 @@ fn failures_for_the_right_reason() {
     let set = common::set();
     // No client certificate: the server requires one.
     let err = handshake(&set.node, None, "127.0.0.1".parse().unwrap()).unwrap_err();
-    assert!(format!("{err:?}").contains("NoCertificatesPresented"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("NoCertificatesPresented"),
+        "{err:?}"
+    );
     // A client certificate from another CA.
     let other_ca = etcd_pki::RootCa::new()
         .common_name(&"Other CA".parse().unwrap())
@@ -132,8 +137,12 @@ fn failures_for_the_right_reason() {
     let err = handshake(&set.node, Some(&stranger), "127.0.0.1".parse().unwrap()).unwrap_err();
     assert!(format!("{err:?}").contains("UnknownIssuer"), "{err:?}");
     // Dialling an address that is not in the server certificate.
-    let err = handshake(&set.node, Some(&set.client), "192.168.10.99".parse().unwrap())
-        .unwrap_err();
+    let err = handshake(
+        &set.node,
+        Some(&set.client),
+        "192.168.10.99".parse().unwrap(),
+    )
+    .unwrap_err();
     assert!(format!("{err:?}").contains("NotValidForName"), "{err:?}");
     // A client certificate offered as a server certificate, even one naming the address:
     // it has no serverAuth usage.
@@ -141,7 +150,11 @@ fn failures_for_the_right_reason() {
         .ip_address("127.0.0.1".parse().unwrap())
         .issue(&set.ca)
         .unwrap();
-    let err = handshake(&client_with_ip, Some(&set.client), "127.0.0.1".parse().unwrap())
-        .unwrap_err();
+    let err = handshake(
+        &client_with_ip,
+        Some(&set.client),
+        "127.0.0.1".parse().unwrap(),
+    )
+    .unwrap_err();
     assert!(format!("{err:?}").contains("InvalidPurpose"), "{err:?}");
 }
