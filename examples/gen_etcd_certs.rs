@@ -27,7 +27,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "snake_case")]
-#[allow(clippy::enum_variant_names, reason = "the names are the script's commands")]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "the names are the script's commands"
+)]
 enum Command {
     GenRootCert,
     GenClientCert,
