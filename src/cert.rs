@@ -350,9 +350,10 @@ impl CertifiedKey {
     /// Writes `<dir>/<stem>.key` (mode 0600) and `<dir>/<stem>.cert` (mode 0644), the file names
     /// `gen_etcd_certs.py` uses (`root`, `client`, `<ip>`).
     ///
-    /// Both files are written as a pair: after an error neither exists (see [`crate::fs`]'s
-    /// rules in the README). Existing files are never replaced unless
-    /// [`WriteOptions::overwrite`] is set.
+    /// Both files are first written completely to temporary files in `dir`, then published
+    /// with `link(2)` (or `rename(2)` when overwriting): after an error neither new file exists.
+    /// Existing files are never replaced unless [`WriteOptions::overwrite`] is set, even when
+    /// another process writes the same names at the same moment.
     ///
     /// # Errors
     /// [`Error::NotADirectory`], [`Error::AlreadyExists`], [`Error::Io`].
