@@ -42,6 +42,8 @@ enum KeyType {
     Rsa2048,
     Rsa3072,
     Rsa4096,
+    P256,
+    P384,
 }
 
 impl From<KeyType> for KeyAlgorithm {
@@ -50,6 +52,8 @@ impl From<KeyType> for KeyAlgorithm {
             KeyType::Rsa2048 => Self::Rsa2048,
             KeyType::Rsa3072 => Self::Rsa3072,
             KeyType::Rsa4096 => Self::Rsa4096,
+            KeyType::P256 => Self::EcdsaP256,
+            KeyType::P384 => Self::EcdsaP384,
         }
     }
 }
@@ -94,11 +98,12 @@ struct Args {
     #[arg(long)]
     force: bool,
 
-    /// Key algorithm of the generated key. [default: rsa2048, as the script]
+    /// Key algorithm of the generated key: RSA (as the script) or ECDSA P-256/P-384. [default: rsa2048]
     #[arg(long, value_enum, default_value = "rsa2048", hide_default_value = true)]
     key_type: KeyType,
 
-    /// Write the private key as PKCS#8 ("PRIVATE KEY") instead of PKCS#1 ("RSA PRIVATE KEY").
+    /// Write the private key as PKCS#8 ("PRIVATE KEY") instead of PKCS#1 ("RSA PRIVATE KEY") or
+    /// SEC1 ("EC PRIVATE KEY").
     #[arg(long)]
     pkcs8: bool,
 

@@ -21,13 +21,18 @@ use crate::name::Subject;
 use crate::profile::{LeafProfile, Usage};
 use crate::validity::{self, rfc3339};
 
-/// OIDs of the RSA PKCS#1 v1.5 signature algorithms a loaded CA certificate may use.
+/// OIDs of the signature algorithms a loaded CA certificate may use: RSA PKCS#1 v1.5…
 const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const SHA384_WITH_RSA: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const SHA512_WITH_RSA: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+/// ecdsa-with-SHA256 and ecdsa-with-SHA384 (RFC 5758).
+const ECDSA_WITH_SHA256: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_WITH_SHA384: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 
 /// A CA certificate and its private key: the only thing that can sign certificates.
 ///
@@ -187,6 +192,7 @@ impl Issuer {
             authority_key_id: self.key_id.clone(),
             usage: request.usage,
             alt_names: request.alt_names,
+            key_encipherment: public_key.is_rsa(),
         };
         let builder = CertificateBuilder::new(
             profile,
@@ -274,7 +280,6 @@ fn bad_cert(reason: &str, e: der::Error) -> Error {
 
 /// Verifies the signature of a self-signed certificate with its own public key.
 fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
-    use rsa::pkcs1v15::{Signature, VerifyingKey};
     use rsa::pkcs8::DecodePublicKey;
     use rsa::signature::Verifier;
 
@@ -283,25 +288,45 @@ fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
         .tbs_certificate()
         .to_der()
         .map_err(|e| Error::encoding("certificate", e))?;
-    let key =
-        rsa::PublicKey::from_public_key_der(&cert.spki_der()?).map_err(|_| Error::Unsupported {
-            path: None,
-            what: "CA key algorithm",
-            detail: "only RSA CA certificates are supported".into(),
-        })?;
-    let signature = Signature::try_from(x.signature().raw_bytes())
-        .map_err(|e| bad_cert_sig("its signature does not parse", e))?;
-    let oid = x.signature_algorithm().oid;
-    let verified = match oid {
-        SHA256_WITH_RSA => VerifyingKey::<sha2::Sha256>::new(key).verify(&tbs, &signature),
-        SHA384_WITH_RSA => VerifyingKey::<sha2::Sha384>::new(key).verify(&tbs, &signature),
-        SHA512_WITH_RSA => VerifyingKey::<sha2::Sha512>::new(key).verify(&tbs, &signature),
+    let spki = cert.spki_der()?;
+    let sig = x.signature().raw_bytes();
+    let wrong_key = || Error::InvalidCertificate {
+        path: None,
+        reason: "its signature algorithm does not match its key type".into(),
+        source: None,
+    };
+    let bad = |e| bad_cert_sig("its signature does not parse", e);
+    let rsa_key = || rsa::PublicKey::from_public_key_der(&spki).map_err(|_| wrong_key());
+    let rsa_sig = || rsa::pkcs1v15::Signature::try_from(sig).map_err(bad);
+    let verified = match x.signature_algorithm().oid {
+        SHA256_WITH_RSA => {
+            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(rsa_key()?).verify(&tbs, &rsa_sig()?)
+        }
+        SHA384_WITH_RSA => {
+            rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(rsa_key()?).verify(&tbs, &rsa_sig()?)
+        }
+        SHA512_WITH_RSA => {
+            rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(rsa_key()?).verify(&tbs, &rsa_sig()?)
+        }
+        ECDSA_WITH_SHA256 => p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
+            .map_err(|_| wrong_key())?
+            .verify(
+                &tbs,
+                &p256::ecdsa::DerSignature::try_from(sig).map_err(bad)?,
+            ),
+        ECDSA_WITH_SHA384 => p384::ecdsa::VerifyingKey::from_public_key_der(&spki)
+            .map_err(|_| wrong_key())?
+            .verify(
+                &tbs,
+                &p384::ecdsa::DerSignature::try_from(sig).map_err(bad)?,
+            ),
         other => {
             return Err(Error::Unsupported {
                 path: None,
                 what: "signature algorithm",
                 detail: format!(
-                    "{other}; the CA certificate must be signed with sha256/384/512WithRSAEncryption"
+                    "{other}; the CA certificate must be signed with sha256/384/512WithRSAEncryption, \
+                     ecdsa-with-SHA256 (P-256) or ecdsa-with-SHA384 (P-384)"
                 ),
             });
         }

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | version | v3 | v3 | v3 |
 //! | basicConstraints | critical, CA:TRUE | critical, CA:FALSE | critical, CA:FALSE |
-//! | keyUsage | critical, keyCertSign, cRLSign | critical, digitalSignature, keyEncipherment | same as client |
+//! | keyUsage | critical, keyCertSign, cRLSign | critical, digitalSignature, keyEncipherment (RSA; ECDSA: digitalSignature) | same as client |
 //! | extendedKeyUsage | — | clientAuth | serverAuth, clientAuth |
 //! | subjectKeyIdentifier | SHA-1 of the key | SHA-1 of the key | SHA-1 of the key |
 //! | authorityKeyIdentifier | — | keyid = root's SKI | keyid = root's SKI |
@@ -100,6 +100,8 @@ pub(crate) struct LeafProfile {
     pub(crate) authority_key_id: Vec<u8>,
     pub(crate) usage: Usage,
     pub(crate) alt_names: Vec<GeneralName>,
+    /// RSA subject keys may also encipher (TLS 1.2 RSA key transport); ECDSA keys only sign.
+    pub(crate) key_encipherment: bool,
 }
 
 impl BuilderProfile for LeafProfile {
@@ -126,8 +128,12 @@ impl BuilderProfile for LeafProfile {
         };
         out.push(ext(&bc, tbs, &out)?);
         // §4.2.1.3: digitalSignature for the TLS handshake signature, keyEncipherment for RSA
-        // key transport (TLS 1.2 RSA key exchange). Critical.
-        let ku = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+        // key transport (TLS 1.2 RSA key exchange; RSA keys only, RFC 8813 for EC keys). Critical.
+        let ku = if self.key_encipherment {
+            KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment)
+        } else {
+            KeyUsage(KeyUsages::DigitalSignature.into())
+        };
         out.push(ext(&ku, tbs, &out)?);
         // §4.2.1.12: the TLS usages. etcd (Go) checks them on both sides of every handshake.
         let eku = match self.usage {

@@ -158,3 +158,20 @@ fn failures_for_the_right_reason() {
     .unwrap_err();
     assert!(format!("{err:?}").contains("InvalidPurpose"), "{err:?}");
 }
+
+#[test]
+fn ecdsa_member_and_client() {
+    use etcd_pki::{ClientCert, KeyAlgorithm};
+    let set = common::set();
+    let node = ServerCert::new("192.168.10.13".parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&set.ca)
+        .unwrap();
+    let client = ClientCert::new()
+        .key_algorithm(KeyAlgorithm::EcdsaP384)
+        .issue(&set.ca)
+        .unwrap();
+    let peer = handshake(&node, Some(&client), "192.168.10.13".parse().unwrap()).unwrap();
+    assert_eq!(peer, client.certificate().der());
+    handshake(&set.node, Some(&node), "127.0.0.1".parse().unwrap()).unwrap();
+}
