@@ -19,7 +19,8 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use etcd_pki::name::CommonName;
 use etcd_pki::{
-    ClientCert, Issuer, KeyAlgorithm, KeyFormat, RootCa, ServerCert, WriteOptions, WrittenFiles,
+    ClientCert, Issuer, KeyAlgorithm, KeyFormat, Passphrase, RootCa, ServerCert, WriteOptions,
+    WrittenFiles,
 };
 
 /// The script's version this CLI is compatible with is printed by `-v`; ours is the crate's.
@@ -107,6 +108,20 @@ struct Args {
     #[arg(long)]
     pkcs8: bool,
 
+    /// Read the root key's passphrase from this environment variable (for an encrypted root
+    /// key, or with --encrypt-root-key). Passphrases are never taken as arguments.
+    #[arg(long, value_name = "VAR", conflicts_with = "root_key_passphrase_file")]
+    root_key_passphrase_env: Option<String>,
+
+    /// Read the root key's passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    root_key_passphrase_file: Option<PathBuf>,
+
+    /// gen_root_cert: write root.key encrypted (PKCS#8, scrypt + AES-256-CBC) with the passphrase
+    /// given by --root-key-passphrase-env or --root-key-passphrase-file.
+    #[arg(long)]
+    encrypt_root_key: bool,
+
     /// Print version information.
     #[arg(short = 'v', long, action = clap::ArgAction::Version)]
     version: Option<bool>,
@@ -148,8 +163,16 @@ fn run(args: &Args) -> Result<(), String> {
             KeyFormat::Pkcs1
         });
     let algorithm = KeyAlgorithm::from(args.key_type);
+    let passphrase = passphrase(args)?;
     let written = match args.command {
         Command::GenRootCert => {
+            let options = match (args.encrypt_root_key, passphrase) {
+                (true, Some(p)) => options.clone().encrypt_key(p),
+                (true, None) => {
+                    return Err("--encrypt-root-key needs the passphrase: give --root-key-passphrase-env VAR or --root-key-passphrase-file FILE".into());
+                }
+                (false, _) => options.clone(),
+            };
             let root = RootCa::new()
                 .validity_days(days)
                 .key_algorithm(algorithm)
@@ -158,7 +181,7 @@ fn run(args: &Args) -> Result<(), String> {
             root.write(&args.savedir, "root", &options)
         }
         Command::GenClientCert => {
-            let issuer = load_issuer(args)?;
+            let issuer = load_issuer(args, passphrase.as_ref())?;
             let mut client = ClientCert::new().validity_days(days).key_algorithm(algorithm);
             // As the script: an empty --cn means no CN.
             if let Some(cn) = args.cn.as_deref().filter(|cn| !cn.is_empty()) {
@@ -177,7 +200,7 @@ fn run(args: &Args) -> Result<(), String> {
             if args.cn.is_some() {
                 eprintln!("NOTE: --cn is only used for gen_client_cert; ignored.");
             }
-            let issuer = load_issuer(args)?;
+            let issuer = load_issuer(args, passphrase.as_ref())?;
             let issued = ServerCert::new(ip)
                 .validity_days(days)
                 .key_algorithm(algorithm)
@@ -203,11 +226,27 @@ fn check_days(days: i64) -> Result<u32, String> {
         .map_err(|_| format!("--days {days} is too large; the end date must be before 9999-12-31"))
 }
 
-fn load_issuer(args: &Args) -> Result<Issuer, String> {
+fn load_issuer(args: &Args, passphrase: Option<&Passphrase>) -> Result<Issuer, String> {
     let (Some(key), Some(cert)) = (args.root_key.as_deref(), args.root_cert.as_deref()) else {
         return Err("--root-key and --root-cert are required".into());
     };
-    Issuer::load(cert, key).map_err(|e| e.to_string())
+    match passphrase {
+        Some(p) => Issuer::load_encrypted(cert, key, p),
+        None => Issuer::load(cert, key),
+    }
+    .map_err(|e| e.to_string())
+}
+
+fn passphrase(args: &Args) -> Result<Option<Passphrase>, String> {
+    let found = match (
+        &args.root_key_passphrase_env,
+        &args.root_key_passphrase_file,
+    ) {
+        (Some(var), _) => Passphrase::from_env(var).map(Some),
+        (None, Some(file)) => Passphrase::from_file(file).map(Some),
+        (None, None) => Ok(None),
+    };
+    found.map_err(|e| e.to_string())
 }
 
 /// A leaf never outlives its CA; say so when that shortened the asked-for validity by more than

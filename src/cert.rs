@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fs::{self, OutFile};
 use crate::key::{KeyFormat, PrivateKey};
+use crate::passphrase::Passphrase;
 use crate::pem;
 use crate::profile::{CLIENT_AUTH, SERVER_AUTH};
 use crate::validity::rfc3339;
@@ -67,7 +68,9 @@ impl Certificate {
         let inner =
             x509_cert::Certificate::from_der(der).map_err(|e| Error::InvalidCertificate {
                 path: None,
-                reason: format!("not a DER X.509 certificate ({e})"),
+                reason: format!(
+                    "its contents are incomplete or damaged ({e}); the file may be truncated or edited"
+                ),
                 source: Some(Box::new(e)),
             })?;
         Ok(Self {
@@ -257,13 +260,16 @@ impl Certificate {
 }
 
 /// Options for writing a certificate and its key to files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct WriteOptions {
     /// Replace existing files (default: refuse with [`Error::AlreadyExists`]).
     pub overwrite: bool,
     /// The key file's format (default: PKCS#1, as the script).
     pub key_format: KeyFormat,
+    /// Encrypt the key with this passphrase (encrypted PKCS#8; `key_format` is then ignored).
+    /// Meant for the root key: etcd cannot read encrypted node or client keys.
+    pub encrypt_key: Option<Passphrase>,
 }
 
 impl WriteOptions {
@@ -284,6 +290,13 @@ impl WriteOptions {
     #[must_use]
     pub fn key_format(mut self, format: KeyFormat) -> Self {
         self.key_format = format;
+        self
+    }
+
+    /// Encrypts the key file with `passphrase` (for a root key kept on a CA host).
+    #[must_use]
+    pub fn encrypt_key(mut self, passphrase: Passphrase) -> Self {
+        self.encrypt_key = Some(passphrase);
         self
     }
 }
@@ -363,7 +376,10 @@ impl CertifiedKey {
         stem: &str,
         options: &WriteOptions,
     ) -> Result<WrittenFiles, Error> {
-        let key_pem = self.key.to_pem(options.key_format)?;
+        let key_pem = match &options.encrypt_key {
+            Some(passphrase) => self.key.to_encrypted_pem(passphrase)?,
+            None => self.key.to_pem(options.key_format)?,
+        };
         let cert_pem = self.cert.to_pem()?;
         let key_name = format!("{stem}.key");
         let cert_name = format!("{stem}.cert");

@@ -122,6 +122,28 @@ pub enum Error {
         found: String,
     },
 
+    /// A passphrase could not be had from where it was asked for.
+    #[error("no usable passphrase in {source_name}: {reason}")]
+    InvalidPassphrase {
+        /// Where the passphrase was to come from.
+        source_name: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// An encrypted private key could not be decrypted.
+    #[error(
+        "{}cannot decrypt the private key: wrong passphrase, or the file is damaged",
+        at(path)
+    )]
+    KeyDecryption {
+        /// The key file, when known.
+        path: Option<PathBuf>,
+        /// The decryption error.
+        #[source]
+        source: BoxError,
+    },
+
     /// A subject attribute (country, organisation, …) is not valid.
     #[error("invalid subject attribute {attribute}={value:?}: {reason}")]
     InvalidSubject {
@@ -232,6 +254,7 @@ impl Error {
             | Self::InvalidCertificate { path, .. }
             | Self::InvalidKey { path, .. }
             | Self::InvalidPem { path, .. }
+            | Self::KeyDecryption { path, .. }
             | Self::NotACa { path, .. }
             | Self::Unsupported { path, .. }
                 if path.is_none() =>

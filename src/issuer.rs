@@ -18,6 +18,7 @@ use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 use crate::error::Error;
 use crate::key::PrivateKey;
 use crate::name::Subject;
+use crate::passphrase::Passphrase;
 use crate::profile::{LeafProfile, Usage};
 use crate::validity::{self, rfc3339};
 
@@ -83,10 +84,43 @@ impl Issuer {
     /// Those of [`Issuer::from_pem`], with the file's path attached, and [`Error::Io`] if a file
     /// cannot be read.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
+        Self::load_inner(cert_path, key_path, None)
+    }
+
+    /// As [`Issuer::load`], for a key file that may be encrypted (`ENCRYPTED PRIVATE KEY`).
+    ///
+    /// ```no_run
+    /// use etcd_pki::{Issuer, Passphrase};
+    /// use std::path::Path;
+    ///
+    /// let pass = Passphrase::from_env("ETCD_CA_PASSPHRASE")?;
+    /// let ca = Issuer::load_encrypted(Path::new("root.cert"), Path::new("root.key"), &pass)?;
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`Issuer::load`], and [`Error::KeyDecryption`] for a wrong passphrase.
+    pub fn load_encrypted(
+        cert_path: &Path,
+        key_path: &Path,
+        passphrase: &Passphrase,
+    ) -> Result<Self, Error> {
+        Self::load_inner(cert_path, key_path, Some(passphrase))
+    }
+
+    fn load_inner(
+        cert_path: &Path,
+        key_path: &Path,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Self, Error> {
         let cert_text = read_text(cert_path)?;
         let key_text = read_text(key_path)?;
         let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
-        let key = PrivateKey::from_pem(&key_text).map_err(|e| e.in_file(key_path))?;
+        let key = match passphrase {
+            Some(p) => PrivateKey::from_encrypted_pem(&key_text, p),
+            None => PrivateKey::from_pem(&key_text),
+        }
+        .map_err(|e| e.in_file(key_path))?;
         Self::from_parts_at(cert, key, SystemTime::now()).map_err(|e| match e {
             Error::KeyMismatch { .. } => Error::KeyMismatch {
                 key_path: Some(key_path.to_path_buf()),

@@ -12,6 +12,7 @@ use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::passphrase::Passphrase;
 use crate::pem;
 
 /// OID of `rsaEncryption` (RFC 8017).
@@ -232,24 +233,66 @@ impl PrivateKey {
             "PRIVATE KEY" => Self::from_pkcs8_der(&block.der),
             "ENCRYPTED PRIVATE KEY" => Err(Error::EncryptedKey {
                 path: None,
-                hint: "encrypted PKCS#8 keys are not supported yet; decrypt it with \
-                       `openssl pkcs8 -in KEY -out KEY.plain` (keep the result mode 0600)",
+                hint: "give its passphrase (CLI: --root-key-passphrase-env VAR or \
+                       --root-key-passphrase-file FILE; library: PrivateKey::from_encrypted_pem)",
             }),
             "EC PRIVATE KEY" => Self::from_sec1_der(&block.der),
             other => Err(pem::wrong_label(KEY_LABELS_TEXT, other)),
         }
     }
 
+    /// Parses a PEM private key that may be encrypted: an `ENCRYPTED PRIVATE KEY` (PKCS#8 with
+    /// PBES2, as `openssl genpkey -aes256` or `openssl pkcs8 -topk8` write it) is decrypted with
+    /// `passphrase`; an unencrypted key is read as by [`PrivateKey::from_pem`].
+    ///
+    /// # Errors
+    /// [`Error::KeyDecryption`] for a wrong passphrase or a damaged file, and those of
+    /// [`PrivateKey::from_pem`].
+    pub fn from_encrypted_pem(text: &str, passphrase: &Passphrase) -> Result<Self, Error> {
+        if text.contains("Proc-Type: 4,ENCRYPTED") {
+            return Self::from_pem(text);
+        }
+        let block = pem::decode_first(text, KEY_LABELS)?;
+        if block.label != "ENCRYPTED PRIVATE KEY" {
+            return Self::from_pem(text);
+        }
+        let decrypt_err = |e: pkcs8::Error| Error::KeyDecryption {
+            path: None,
+            source: Box::new(e),
+        };
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(&block.der[..])
+            .map_err(|e| invalid_key(format!("not an encrypted PKCS#8 key ({e})"), e))?;
+        let plain = info.decrypt(passphrase.as_bytes()).map_err(decrypt_err)?;
+        Self::from_pkcs8_der(plain.as_bytes())
+    }
+
+    /// Encodes the key as an encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with scrypt
+    /// (N = 2^15, r = 8, p = 1) and AES-256-CBC, which OpenSSL 1.1+ reads.
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding or encryption fails (a bug).
+    pub fn to_encrypted_pem(&self, passphrase: &Passphrase) -> Result<Zeroizing<String>, Error> {
+        let plain = self.to_pem(KeyFormat::Pkcs8)?;
+        let block = pem::decode_first(&plain, KEY_LABELS)?;
+        let info = PrivateKeyInfoRef::try_from(&block.der[..])
+            .map_err(|e| Error::encoding("private key", e))?;
+        let encrypted = info
+            .encrypt_with_rng(&mut rand::rng(), passphrase.as_bytes())
+            .map_err(|e| Error::encoding("encrypted private key", e))?;
+        encrypted
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .map_err(|e| Error::encoding("encrypted private key", e))
+    }
+
     /// Parses a DER PKCS#1 `RSAPrivateKey`.
     fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
-        let key =
-            rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| invalid_key(e.to_string(), e))?;
+        let key = rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| invalid_key(damaged(&e), e))?;
         Self::checked_rsa(key)
     }
 
     /// Parses a DER PKCS#8 `PrivateKeyInfo`.
     fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
-        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| invalid_key(e.to_string(), e))?;
+        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| invalid_key(damaged(&e), e))?;
         match info.algorithm.oid {
             RSA_ENCRYPTION => {
                 let key = rsa::PrivateKey::from_pkcs8_der(der)
@@ -422,6 +465,11 @@ fn invalid_key(reason: String, source: impl std::error::Error + Send + Sync + 's
     }
 }
 
+/// The reason given for key data that does not decode.
+fn damaged(e: &dyn fmt::Display) -> String {
+    format!("its contents are incomplete or damaged ({e}); the file may be truncated or edited")
+}
+
 fn unsupported_algorithm(name: &str) -> Error {
     Error::Unsupported {
         path: None,
@@ -488,6 +536,23 @@ mod tests {
         let err = PrivateKey::from_pem(legacy).unwrap_err();
         assert!(matches!(err, Error::EncryptedKey { .. }));
         assert!(err.to_string().contains("openssl rsa"));
+    }
+
+    #[test]
+    fn encrypted_pkcs8_round_trip() {
+        let key = test_key();
+        let pass = Passphrase::new("s3cret").unwrap();
+        let pem = key.to_encrypted_pem(&pass).unwrap();
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+        assert!(PrivateKey::from_encrypted_pem(&pem, &pass).unwrap() == key);
+        let err = PrivateKey::from_pem(&pem).unwrap_err();
+        assert!(matches!(err, Error::EncryptedKey { .. }), "{err}");
+        let wrong = Passphrase::new("S3cret").unwrap();
+        let err = PrivateKey::from_encrypted_pem(&pem, &wrong).unwrap_err();
+        assert!(matches!(err, Error::KeyDecryption { .. }), "{err}");
+        // A plain key given with a passphrase is read as it is.
+        let plain = key.to_pem(KeyFormat::Pkcs1).unwrap();
+        assert!(PrivateKey::from_encrypted_pem(&plain, &pass).unwrap() == key);
     }
 
     #[test]
