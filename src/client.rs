@@ -112,10 +112,7 @@ impl ClientCert {
         issuer: &Issuer,
         rng: &mut R,
     ) -> Result<CertifiedKey, Error> {
-        let request = self.request()?;
-        let key = PrivateKey::generate_with_rng(rng, self.algorithm)?;
-        let cert = issuer.sign_leaf(request, &key, rng)?;
-        Ok(CertifiedKey::new(cert, key))
+        issuer.issue_leaf(self.request()?, self.algorithm, rng)
     }
 
     /// Issues the certificate for an existing key (e.g. to renew a certificate before it
@@ -124,13 +121,12 @@ impl ClientCert {
     /// # Errors
     /// As [`ClientCert::issue`].
     pub fn issue_with_key(&self, issuer: &Issuer, key: PrivateKey) -> Result<CertifiedKey, Error> {
-        let cert = issuer.sign_leaf(self.request()?, &key, &mut rand::rng())?;
-        Ok(CertifiedKey::new(cert, key))
+        issuer.issue_leaf_for_key(self.request()?, key, &mut rand::rng())
     }
 
-    fn request(&self) -> Result<LeafRequest<'_>, Error> {
+    fn request(&self) -> Result<LeafRequest, Error> {
         Ok(LeafRequest {
-            subject: &self.subject,
+            subject: self.subject.to_name()?,
             usage: Usage::Client,
             alt_names: self.alt_names.to_general_names()?,
             days: self.days,

@@ -11,13 +11,14 @@ use x509_cert::builder::CertificateBuilder;
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use zeroize::Zeroizing;
 
 use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 use crate::error::Error;
-use crate::key::PrivateKey;
-use crate::name::Subject;
+use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::passphrase::Passphrase;
 use crate::profile::{LeafProfile, Usage};
 use crate::validity::{self, rfc3339};
@@ -204,11 +205,11 @@ impl Issuer {
         self.certified.write(dir, stem, options)
     }
 
-    /// Signs a leaf certificate for `public_key` (DER SPKI) with the given contents.
+    /// Signs a leaf certificate for the public key `spki` with the given contents.
     pub(crate) fn sign_leaf<R: CryptoRng + ?Sized>(
         &self,
-        request: LeafRequest<'_>,
-        public_key: &PrivateKey,
+        request: LeafRequest,
+        spki: SubjectPublicKeyInfoOwned,
         rng: &mut R,
     ) -> Result<Certificate, Error> {
         if request.subject.is_empty() && request.alt_names.is_empty() {
@@ -222,32 +223,53 @@ impl Issuer {
         let validity = validity::window(request.days, SystemTime::now(), Some(ca.not_after()))?;
         let profile = LeafProfile {
             issuer: ca.x509().tbs_certificate().subject().clone(),
-            subject: request.subject.to_name()?,
+            subject: request.subject,
             authority_key_id: self.key_id.clone(),
             usage: request.usage,
             alt_names: request.alt_names,
-            key_encipherment: public_key.is_rsa(),
+            key_encipherment: spki.algorithm.oid == RSA_ENCRYPTION,
         };
-        let builder = CertificateBuilder::new(
-            profile,
-            SerialNumber::generate(rng),
-            validity,
-            public_key.spki()?,
-        )
-        .map_err(|e| Error::Signing {
-            source: Box::new(e),
-        })?;
+        let builder = CertificateBuilder::new(profile, SerialNumber::generate(rng), validity, spki)
+            .map_err(|e| Error::Signing {
+                source: Box::new(e),
+            })?;
         Certificate::from_x509(self.certified.private_key().sign(builder)?)
+    }
+
+    /// Generates a key of `algorithm` and issues a leaf for it.
+    pub(crate) fn issue_leaf<R: CryptoRng + ?Sized>(
+        &self,
+        request: LeafRequest,
+        algorithm: KeyAlgorithm,
+        rng: &mut R,
+    ) -> Result<CertifiedKey, Error> {
+        let key = PrivateKey::generate_with_rng(rng, algorithm)?;
+        self.issue_leaf_for_key(request, key, rng)
+    }
+
+    /// Issues a leaf for an existing key.
+    pub(crate) fn issue_leaf_for_key<R: CryptoRng + ?Sized>(
+        &self,
+        request: LeafRequest,
+        key: PrivateKey,
+        rng: &mut R,
+    ) -> Result<CertifiedKey, Error> {
+        let cert = self.sign_leaf(request, key.spki()?, rng)?;
+        Ok(CertifiedKey::new(cert, key))
     }
 }
 
 /// What goes into a leaf certificate.
-pub(crate) struct LeafRequest<'a> {
-    pub(crate) subject: &'a Subject,
+pub(crate) struct LeafRequest {
+    pub(crate) subject: Name,
     pub(crate) usage: Usage,
     pub(crate) alt_names: Vec<GeneralName>,
     pub(crate) days: u32,
 }
+
+/// OID of `rsaEncryption`.
+const RSA_ENCRYPTION: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 fn read_text(path: &Path) -> Result<Zeroizing<String>, Error> {
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
@@ -314,66 +336,83 @@ fn bad_cert(reason: &str, e: der::Error) -> Error {
 
 /// Verifies the signature of a self-signed certificate with its own public key.
 fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
-    use rsa::pkcs8::DecodePublicKey;
-    use rsa::signature::Verifier;
-
     let x = cert.x509();
     let tbs = x
         .tbs_certificate()
         .to_der()
         .map_err(|e| Error::encoding("certificate", e))?;
-    let spki = cert.spki_der()?;
-    let sig = x.signature().raw_bytes();
-    let wrong_key = || Error::InvalidCertificate {
-        path: None,
-        reason: "its signature algorithm does not match its key type".into(),
-        source: None,
-    };
-    let bad = |e| bad_cert_sig("its signature does not parse", e);
-    let rsa_key = || rsa::PublicKey::from_public_key_der(&spki).map_err(|_| wrong_key());
-    let rsa_sig = || rsa::pkcs1v15::Signature::try_from(sig).map_err(bad);
-    let verified = match x.signature_algorithm().oid {
-        SHA256_WITH_RSA => {
-            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(rsa_key()?).verify(&tbs, &rsa_sig()?)
-        }
-        SHA384_WITH_RSA => {
-            rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(rsa_key()?).verify(&tbs, &rsa_sig()?)
-        }
-        SHA512_WITH_RSA => {
-            rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(rsa_key()?).verify(&tbs, &rsa_sig()?)
-        }
-        ECDSA_WITH_SHA256 => p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
-            .map_err(|_| wrong_key())?
-            .verify(
-                &tbs,
-                &p256::ecdsa::DerSignature::try_from(sig).map_err(bad)?,
-            ),
-        ECDSA_WITH_SHA384 => p384::ecdsa::VerifyingKey::from_public_key_der(&spki)
-            .map_err(|_| wrong_key())?
-            .verify(
-                &tbs,
-                &p384::ecdsa::DerSignature::try_from(sig).map_err(bad)?,
-            ),
-        other => {
-            return Err(Error::Unsupported {
-                path: None,
-                what: "signature algorithm",
-                detail: format!(
-                    "{other}; the CA certificate must be signed with sha256/384/512WithRSAEncryption, \
-                     ecdsa-with-SHA256 (P-256) or ecdsa-with-SHA384 (P-384)"
-                ),
-            });
-        }
-    };
-    verified.map_err(|e| bad_cert_sig("its self-signature does not verify (damaged file?)", e))
+    verify_signature(
+        &cert.spki_der()?,
+        x.signature_algorithm().oid,
+        &tbs,
+        x.signature().raw_bytes(),
+    )
+    .map_err(|e| match e {
+        SignatureCheck::Unsupported(detail) => Error::Unsupported {
+            path: None,
+            what: "signature algorithm",
+            detail,
+        },
+        SignatureCheck::Invalid(reason) => Error::InvalidCertificate {
+            path: None,
+            reason: format!("its self-signature {reason} (damaged file?)"),
+            source: None,
+        },
+    })
 }
 
-fn bad_cert_sig(reason: &str, e: rsa::signature::Error) -> Error {
-    Error::InvalidCertificate {
-        path: None,
-        reason: reason.to_owned(),
-        source: Some(Box::new(e)),
-    }
+/// Why a signature check failed.
+pub(crate) enum SignatureCheck {
+    /// An algorithm this crate does not verify (the text says which and what is supported).
+    Unsupported(String),
+    /// The signature is malformed, of the wrong key type, or does not verify.
+    Invalid(&'static str),
+}
+
+/// Verifies `sig` over `msg` with the key `spki_der` under the signature algorithm `oid`:
+/// RSA PKCS#1 v1.5 with SHA-256/384/512, ECDSA P-256 with SHA-256, P-384 with SHA-384.
+pub(crate) fn verify_signature(
+    spki_der: &[u8],
+    oid: der::oid::ObjectIdentifier,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), SignatureCheck> {
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::signature::Verifier;
+
+    const WRONG_KEY: SignatureCheck =
+        SignatureCheck::Invalid("does not match the key type of the signing key");
+    const MALFORMED: SignatureCheck = SignatureCheck::Invalid("is malformed");
+    let rsa_key = || rsa::PublicKey::from_public_key_der(spki_der).map_err(|_| WRONG_KEY);
+    let rsa_sig = || rsa::pkcs1v15::Signature::try_from(sig).map_err(|_| MALFORMED);
+    let verified =
+        match oid {
+            SHA256_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(rsa_key()?)
+                .verify(msg, &rsa_sig()?),
+            SHA384_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(rsa_key()?)
+                .verify(msg, &rsa_sig()?),
+            SHA512_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(rsa_key()?)
+                .verify(msg, &rsa_sig()?),
+            ECDSA_WITH_SHA256 => p256::ecdsa::VerifyingKey::from_public_key_der(spki_der)
+                .map_err(|_| WRONG_KEY)?
+                .verify(
+                    msg,
+                    &p256::ecdsa::DerSignature::try_from(sig).map_err(|_| MALFORMED)?,
+                ),
+            ECDSA_WITH_SHA384 => p384::ecdsa::VerifyingKey::from_public_key_der(spki_der)
+                .map_err(|_| WRONG_KEY)?
+                .verify(
+                    msg,
+                    &p384::ecdsa::DerSignature::try_from(sig).map_err(|_| MALFORMED)?,
+                ),
+            other => {
+                return Err(SignatureCheck::Unsupported(format!(
+                    "{other}; supported are sha256/384/512WithRSAEncryption, ecdsa-with-SHA256 \
+                 (P-256) and ecdsa-with-SHA384 (P-384)"
+                )));
+            }
+        };
+    verified.map_err(|_| SignatureCheck::Invalid("does not verify"))
 }
 
 /// The CA's key identifier: its subjectKeyIdentifier, or (for a v1 root, which has none) the

@@ -8,7 +8,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
 use rsa::traits::PublicKeyParts;
 use spki::SubjectPublicKeyInfoOwned;
-use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
+use x509_cert::builder::Builder;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -197,11 +197,6 @@ impl PrivateKey {
             Inner::P256(_) => Some(KeyAlgorithm::EcdsaP256),
             Inner::P384(_) => Some(KeyAlgorithm::EcdsaP384),
         }
-    }
-
-    /// Whether this is an RSA key (which may also encipher keys: TLS 1.2 RSA key transport).
-    pub(crate) fn is_rsa(&self) -> bool {
-        matches!(self.inner, Inner::Rsa(_))
     }
 
     pub(crate) fn from_rsa(key: rsa::PrivateKey) -> Self {
@@ -430,11 +425,8 @@ impl PrivateKey {
         self.public_key_der().is_ok_and(|mine| mine == spki_der)
     }
 
-    /// Signs a certificate being built.
-    pub(crate) fn sign<P: BuilderProfile>(
-        &self,
-        builder: CertificateBuilder<P>,
-    ) -> Result<x509_cert::Certificate, Error> {
+    /// Signs a certificate or certificate request being built.
+    pub(crate) fn sign<B: Builder>(&self, builder: B) -> Result<B::Output, Error> {
         let signed = match &self.inner {
             Inner::Rsa(key) => {
                 let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone());
