@@ -11,6 +11,7 @@ use crate::issuer::{Issuer, LeafRequest};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::name::{CommonName, DnsName, Subject};
 use crate::profile::Usage;
+use crate::request::CertificateRequest;
 use crate::validity::DEFAULT_DAYS;
 
 /// Describes a client certificate (for `etcdctl` and applications); [`ClientCert::issue`] makes
@@ -112,7 +113,7 @@ impl ClientCert {
         issuer: &Issuer,
         rng: &mut R,
     ) -> Result<CertifiedKey, Error> {
-        issuer.issue_leaf(self.request()?, self.algorithm, rng)
+        issuer.issue_leaf(self.leaf_request()?, self.algorithm, rng)
     }
 
     /// Issues the certificate for an existing key (e.g. to renew a certificate before it
@@ -121,10 +122,20 @@ impl ClientCert {
     /// # Errors
     /// As [`ClientCert::issue`].
     pub fn issue_with_key(&self, issuer: &Issuer, key: PrivateKey) -> Result<CertifiedKey, Error> {
-        issuer.issue_leaf_for_key(self.request()?, key, &mut rand::rng())
+        issuer.issue_leaf_for_key(self.leaf_request()?, key, &mut rand::rng())
     }
 
-    fn request(&self) -> Result<LeafRequest, Error> {
+    /// A certificate signing request for this certificate's subject and names, signed with
+    /// `key`: for a node that keeps its key and sends only the request to the CA host (see
+    /// [`Issuer::sign_request`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidIpAddress`] and those of signing.
+    pub fn request(&self, key: &PrivateKey) -> Result<CertificateRequest, Error> {
+        CertificateRequest::build(&self.subject, &self.alt_names, key)
+    }
+
+    fn leaf_request(&self) -> Result<LeafRequest, Error> {
         Ok(LeafRequest {
             subject: self.subject.to_name()?,
             usage: Usage::Client,

@@ -99,6 +99,15 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A certificate signing request could not be parsed.
+    #[error("{}invalid certificate request: {reason}", at(path))]
+    InvalidRequest {
+        /// The request file, when known.
+        path: Option<PathBuf>,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A private key could not be parsed or is not usable.
     #[error("{}invalid private key: {reason}", at(path))]
     InvalidKey {
@@ -217,6 +226,14 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A certificate signing request asks for something the CA does not allow, or its
+    /// signature does not verify.
+    #[error("certificate request refused: {reason}")]
+    RequestRefused {
+        /// Why, naming what was asked for and what is allowed.
+        reason: String,
+    },
+
     /// Signing a certificate failed.
     #[error("signing the certificate failed")]
     Signing {
@@ -254,6 +271,7 @@ impl Error {
             | Self::InvalidCertificate { path, .. }
             | Self::InvalidKey { path, .. }
             | Self::InvalidPem { path, .. }
+            | Self::InvalidRequest { path, .. }
             | Self::KeyDecryption { path, .. }
             | Self::NotACa { path, .. }
             | Self::Unsupported { path, .. }

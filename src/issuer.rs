@@ -186,6 +186,11 @@ impl Issuer {
         self.certified.certificate()
     }
 
+    /// The keyIdentifier this CA's leaves carry in their authorityKeyIdentifier.
+    pub(crate) fn key_id(&self) -> &Vec<u8> {
+        &self.key_id
+    }
+
     /// The CA certificate and its key.
     #[must_use]
     pub fn certified_key(&self) -> &CertifiedKey {

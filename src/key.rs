@@ -419,6 +419,31 @@ impl PrivateKey {
         }
     }
 
+    /// Checks that a public key (DER `SubjectPublicKeyInfo`, e.g. from a certificate request)
+    /// is of a kind this crate issues certificates for: RSA of 2048 bits or more, P-256, P-384.
+    pub(crate) fn check_public_key(spki_der: &[u8]) -> Result<(), Error> {
+        use rsa::pkcs8::DecodePublicKey;
+        if let Ok(key) = rsa::PublicKey::from_public_key_der(spki_der) {
+            let bits = key.size() * 8;
+            if bits < MIN_RSA_BITS {
+                return Err(Error::Unsupported {
+                    path: None,
+                    what: "key size",
+                    detail: format!(
+                        "RSA-{bits} is too weak (TLS libraries refuse it); use a key of at least {MIN_RSA_BITS} bits"
+                    ),
+                });
+            }
+            return Ok(());
+        }
+        if p256::PublicKey::from_public_key_der(spki_der).is_ok()
+            || p384::PublicKey::from_public_key_der(spki_der).is_ok()
+        {
+            return Ok(());
+        }
+        Err(unsupported_algorithm("this public key's"))
+    }
+
     /// Whether the key's public half is `spki` (DER `SubjectPublicKeyInfo`).
     pub(crate) fn matches_spki(&self, spki_der: &[u8]) -> bool {
         // SPKI encodings of RSA and EC keys are canonical DER: comparing bytes compares keys.

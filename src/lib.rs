@@ -14,6 +14,7 @@ pub mod name;
 mod passphrase;
 mod pem;
 pub mod profile;
+pub mod request;
 mod root_ca;
 mod server;
 pub mod validity;

@@ -11,6 +11,7 @@ use crate::issuer::{Issuer, LeafRequest};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::name::{CommonName, DnsName, Subject};
 use crate::profile::Usage;
+use crate::request::CertificateRequest;
 use crate::validity::DEFAULT_DAYS;
 
 /// Describes an etcd member's certificate; [`ServerCert::issue`] makes it.
@@ -50,10 +51,10 @@ pub struct ServerCert {
 
 impl ServerCert {
     /// A node certificate for `ip`, with `127.0.0.1` too (as the script does).
-    pub fn new(ip: IpAddr) -> Self {
+    pub fn new(ip: impl Into<IpAddr>) -> Self {
         let mut alt_names = AltNames::default();
         alt_names.add_ip(LOOPBACK);
-        alt_names.add_ip(ip);
+        alt_names.add_ip(ip.into());
         Self {
             subject: Subject::etcd_default(),
             days: DEFAULT_DAYS,
@@ -81,8 +82,8 @@ impl ServerCert {
     }
 
     /// Adds another IP address (IPv4 or IPv6). Repeated addresses are kept once.
-    pub fn ip_address(mut self, ip: IpAddr) -> Self {
-        self.alt_names.add_ip(ip);
+    pub fn ip_address(mut self, ip: impl Into<IpAddr>) -> Self {
+        self.alt_names.add_ip(ip.into());
         self
     }
 
@@ -141,7 +142,7 @@ impl ServerCert {
         issuer: &Issuer,
         rng: &mut R,
     ) -> Result<CertifiedKey, Error> {
-        issuer.issue_leaf(self.request()?, self.algorithm, rng)
+        issuer.issue_leaf(self.leaf_request()?, self.algorithm, rng)
     }
 
     /// Issues the certificate for an existing key (renewal keeping the key).
@@ -149,10 +150,20 @@ impl ServerCert {
     /// # Errors
     /// As [`ServerCert::issue`].
     pub fn issue_with_key(&self, issuer: &Issuer, key: PrivateKey) -> Result<CertifiedKey, Error> {
-        issuer.issue_leaf_for_key(self.request()?, key, &mut rand::rng())
+        issuer.issue_leaf_for_key(self.leaf_request()?, key, &mut rand::rng())
     }
 
-    fn request(&self) -> Result<LeafRequest, Error> {
+    /// A certificate signing request for this certificate's subject and names, signed with
+    /// `key`: for a node that keeps its key and sends only the request to the CA host (see
+    /// [`Issuer::sign_request`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidIpAddress`] and those of signing.
+    pub fn request(&self, key: &PrivateKey) -> Result<CertificateRequest, Error> {
+        CertificateRequest::build(&self.subject, &self.alt_names, key)
+    }
+
+    fn leaf_request(&self) -> Result<LeafRequest, Error> {
         if self.alt_names.is_empty() {
             return Err(Error::InvalidSubject {
                 attribute: "CN",

@@ -1,0 +1,506 @@
+//! Certificate signing requests (PKCS#10), so that node keys never leave their nodes, and
+//! renewal of issued certificates.
+//!
+//! The flow: a node makes its key and a request for its names
+//! ([`ServerCert::request`](crate::ServerCert::request)); the CA host checks the request
+//! against what it allows and signs it with the node profile ([`Issuer::sign_request`]). The CA
+//! decides the certificate's contents: the request's signature must verify, every name it asks
+//! for must be allowed, a common name must be allowed too (for clients it is the etcd user),
+//! and every other extension or attribute in it is ignored: key usages, basic constraints and
+//! validity come from the CA's profile, never from the request.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use der::{Decode, Encode, EncodePem, pem::LineEnding};
+use rand::CryptoRng;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, SubjectAltName};
+use x509_cert::name::Name;
+use x509_cert::request::{CertReq, ExtensionReq, RequestBuilder};
+
+use crate::alt_names::AltNames;
+use crate::cert::Certificate;
+use crate::error::Error;
+use crate::issuer::{Issuer, LeafRequest, SignatureCheck, verify_signature};
+use crate::key::PrivateKey;
+use crate::name::{CommonName, DnsName, NameAttribute, Subject};
+use crate::pem;
+use crate::profile::{CLIENT_AUTH, SERVER_AUTH, Usage};
+use crate::validity::DEFAULT_DAYS;
+
+const EXTENSION_REQUEST: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
+
+/// The role of a certificate: what the CA's profile makes of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// A client (`etcdctl`, applications): extendedKeyUsage clientAuth.
+    Client,
+    /// An etcd member: extendedKeyUsage serverAuth and clientAuth.
+    Node,
+}
+
+impl Role {
+    const fn usage(self) -> Usage {
+        match self {
+            Self::Client => Usage::Client,
+            Self::Node => Usage::Node,
+        }
+    }
+}
+
+/// A PKCS#10 certificate signing request.
+///
+/// ```
+/// use etcd_pki::{KeyAlgorithm, PrivateKey, RootCa, ServerCert};
+/// use etcd_pki::request::{RequestPolicy, Role};
+///
+/// // On the node: its own key, never sent anywhere, and a request for its names.
+/// let ip = "10.0.0.11".parse().unwrap();
+/// let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+/// let csr = ServerCert::new(ip).request(&key)?;
+/// let csr_pem = csr.to_pem()?;
+///
+/// // On the CA host: sign what is allowed for this node.
+/// let ca = RootCa::new().self_sign()?;
+/// let csr = etcd_pki::request::CertificateRequest::from_pem(&csr_pem)?;
+/// let cert = ca.sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip))?;
+/// assert_eq!(cert.ip_addresses(), ["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), ip]);
+/// # Ok::<(), etcd_pki::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRequest {
+    inner: CertReq,
+}
+
+impl CertificateRequest {
+    /// Builds and signs a request with `key` for `subject` and the alternative names.
+    pub(crate) fn build(
+        subject: &Subject,
+        alt_names: &AltNames,
+        key: &PrivateKey,
+    ) -> Result<Self, Error> {
+        let name = subject.to_name()?;
+        let mut builder = RequestBuilder::new(name).map_err(|e| Error::Signing {
+            source: Box::new(e),
+        })?;
+        let general = alt_names.to_general_names()?;
+        if !general.is_empty() {
+            builder
+                .add_extension(&SubjectAltName(general))
+                .map_err(|e| Error::encoding("certificate request", e))?;
+        }
+        Ok(Self {
+            inner: key.sign(builder)?,
+        })
+    }
+
+    /// Parses a PEM request (`CERTIFICATE REQUEST`, also the older `NEW CERTIFICATE REQUEST`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPem`] or [`Error::InvalidRequest`].
+    pub fn from_pem(text: &str) -> Result<Self, Error> {
+        let block = pem::decode_first(text, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"])?;
+        Self::from_der(&block.der)
+    }
+
+    /// Parses a DER request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] if it does not parse.
+    pub fn from_der(der: &[u8]) -> Result<Self, Error> {
+        let inner = CertReq::from_der(der).map_err(|e| Error::InvalidRequest {
+            path: None,
+            reason: format!("not a PKCS#10 certificate request ({e})"),
+        })?;
+        Ok(Self { inner })
+    }
+
+    /// The PEM encoding (`CERTIFICATE REQUEST`).
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding fails (a bug).
+    pub fn to_pem(&self) -> Result<String, Error> {
+        self.inner
+            .to_pem(LineEnding::LF)
+            .map_err(|e| Error::encoding("certificate request", e))
+    }
+
+    /// The DER encoding.
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding fails (a bug).
+    pub fn to_der(&self) -> Result<Vec<u8>, Error> {
+        self.inner
+            .to_der()
+            .map_err(|e| Error::encoding("certificate request", e))
+    }
+
+    /// The requested subject's common name, if any.
+    #[must_use]
+    pub fn common_name(&self) -> Option<String> {
+        self.inner
+            .info
+            .subject
+            .common_name()
+            .ok()
+            .flatten()
+            .map(|cn| cn.value().into_owned())
+    }
+
+    /// The extensions the request asks for (`extensionRequest` attribute).
+    fn requested_extensions(&self) -> Result<Vec<Extension>, Error> {
+        let mut out = Vec::new();
+        for attr in self.inner.info.attributes.iter() {
+            if attr.oid != EXTENSION_REQUEST {
+                // challengePassword and other attributes mean nothing to this CA: ignored.
+                continue;
+            }
+            for value in attr.values.iter() {
+                let der = value
+                    .to_der()
+                    .map_err(|e| Error::encoding("certificate request", e))?;
+                let req = ExtensionReq::from_der(&der).map_err(|e| Error::InvalidRequest {
+                    path: None,
+                    reason: format!("its extensionRequest attribute does not parse ({e})"),
+                })?;
+                out.extend(req.0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The requested IP addresses and DNS names.
+    fn requested_names(&self) -> Result<(Vec<IpAddr>, Vec<String>), Error> {
+        let mut ips = Vec::new();
+        let mut dns = Vec::new();
+        for ext in self.requested_extensions()? {
+            if ext.extn_id != <SubjectAltName as der::oid::AssociatedOid>::OID {
+                continue;
+            }
+            let san = SubjectAltName::from_der(ext.extn_value.as_bytes()).map_err(|e| {
+                Error::InvalidRequest {
+                    path: None,
+                    reason: format!("its subjectAltName does not parse ({e})"),
+                }
+            })?;
+            for name in san.0 {
+                match name {
+                    GeneralName::IpAddress(o) => {
+                        let ip = match o.as_bytes().len() {
+                            4 => <[u8; 4]>::try_from(o.as_bytes()).ok().map(IpAddr::from),
+                            16 => <[u8; 16]>::try_from(o.as_bytes()).ok().map(IpAddr::from),
+                            _ => None,
+                        };
+                        ips.push(ip.ok_or_else(|| Error::InvalidRequest {
+                            path: None,
+                            reason: "it asks for a malformed IP address".into(),
+                        })?);
+                    }
+                    GeneralName::DnsName(d) => dns.push(d.to_string()),
+                    other => {
+                        return Err(Error::RequestRefused {
+                            reason: format!(
+                                "it asks for a kind of alternative name this CA does not issue ({other:?}); only IP addresses and DNS names"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok((ips, dns))
+    }
+
+    /// The IP addresses the request asks for.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] if its extensions do not parse.
+    pub fn ip_addresses(&self) -> Result<Vec<IpAddr>, Error> {
+        Ok(self.requested_names()?.0)
+    }
+
+    /// The DNS names the request asks for.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] if its extensions do not parse.
+    pub fn dns_names(&self) -> Result<Vec<String>, Error> {
+        Ok(self.requested_names()?.1)
+    }
+
+    fn verify(&self) -> Result<(), Error> {
+        let info = self
+            .inner
+            .info
+            .to_der()
+            .map_err(|e| Error::encoding("certificate request", e))?;
+        let spki = self
+            .inner
+            .info
+            .public_key
+            .to_der()
+            .map_err(|e| Error::encoding("certificate request", e))?;
+        verify_signature(
+            &spki,
+            self.inner.algorithm.oid,
+            &info,
+            self.inner.signature.raw_bytes(),
+        )
+        .map_err(|e| match e {
+            SignatureCheck::Unsupported(detail) => Error::Unsupported {
+                path: None,
+                what: "signature algorithm",
+                detail,
+            },
+            SignatureCheck::Invalid(why) => Error::RequestRefused {
+                reason: format!("its signature {why}: it was not made with the key it names"),
+            },
+        })?;
+        // The key itself must be one this crate issues for (RSA ≥ 2048, P-256, P-384).
+        PrivateKey::check_public_key(&spki)
+    }
+}
+
+/// What a CA allows a request to ask for.
+///
+/// Names not listed are refused, not silently dropped: a request for an unexpected name is a
+/// sign of a mistake or an attack and deserves an error.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequestPolicy {
+    ips: BTreeSet<IpAddr>,
+    dns: BTreeSet<String>,
+    common_names: BTreeSet<String>,
+    subject: Subject,
+    days: u32,
+}
+
+impl RequestPolicy {
+    /// Allows nothing yet; subject attributes as the script's, 3650 days.
+    pub fn new() -> Self {
+        Self {
+            ips: BTreeSet::new(),
+            dns: BTreeSet::new(),
+            common_names: BTreeSet::new(),
+            subject: Subject::etcd_default(),
+            days: DEFAULT_DAYS,
+        }
+    }
+
+    /// The policy for a node at `ip`: `127.0.0.1` and `ip` allowed, as [`ServerCert::new`]
+    /// (crate::ServerCert::new) asks for.
+    pub fn for_node(ip: IpAddr) -> Self {
+        Self::new()
+            .allow_ip(IpAddr::from([127, 0, 0, 1]))
+            .allow_ip(ip)
+    }
+
+    /// The policy for a client acting as etcd user `cn` (or none).
+    pub fn for_client(cn: Option<&CommonName>) -> Self {
+        match cn {
+            Some(cn) => Self::new().allow_common_name(cn),
+            None => Self::new(),
+        }
+    }
+
+    /// Allows an IP address.
+    pub fn allow_ip(mut self, ip: IpAddr) -> Self {
+        let mut canonical = AltNames::default();
+        canonical.add_ip(ip);
+        self.ips.extend(canonical.ips);
+        self
+    }
+
+    /// Allows a DNS name.
+    pub fn allow_dns_name(mut self, name: &DnsName) -> Self {
+        self.dns.insert(name.as_str().to_owned());
+        self
+    }
+
+    /// Allows a common name (for clients: the etcd user the certificate acts as).
+    pub fn allow_common_name(mut self, cn: &CommonName) -> Self {
+        self.common_names.insert(cn.as_str().to_owned());
+        self
+    }
+
+    /// The subject attributes other than the CN (default: the script's).
+    pub fn subject(mut self, subject: Subject) -> Self {
+        self.subject = subject.without(NameAttribute::CommonName);
+        self
+    }
+
+    /// The validity in days (default 3650; never beyond the CA's own expiry).
+    pub fn validity_days(mut self, days: u32) -> Self {
+        self.days = days;
+        self
+    }
+}
+
+impl Default for RequestPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Issuer {
+    /// Checks `request` against `policy` and signs it with the profile of `role`.
+    ///
+    /// # Errors
+    /// - [`Error::RequestRefused`]: the signature does not verify, or the request asks for an
+    ///   IP address, DNS name or common name the policy does not allow, or a node request names
+    ///   no address;
+    /// - [`Error::InvalidRequest`], [`Error::Unsupported`], [`Error::InvalidIpAddress`],
+    ///   [`Error::InvalidDnsName`], [`Error::InvalidCommonName`], and those of signing.
+    pub fn sign_request(
+        &self,
+        request: &CertificateRequest,
+        role: Role,
+        policy: &RequestPolicy,
+    ) -> Result<Certificate, Error> {
+        self.sign_request_with_rng(request, role, policy, &mut rand::rng())
+    }
+
+    /// As [`Issuer::sign_request`], with the given random number generator (serial numbers).
+    ///
+    /// # Errors
+    /// As [`Issuer::sign_request`].
+    pub fn sign_request_with_rng<R: CryptoRng + ?Sized>(
+        &self,
+        request: &CertificateRequest,
+        role: Role,
+        policy: &RequestPolicy,
+        rng: &mut R,
+    ) -> Result<Certificate, Error> {
+        request.verify()?;
+        let refuse = |reason: String| Error::RequestRefused { reason };
+        let (ips, dns) = request.requested_names()?;
+        let mut alt_names = AltNames::default();
+        for ip in ips {
+            alt_names.add_ip(ip);
+        }
+        for ip in &alt_names.ips {
+            if !policy.ips.contains(ip) {
+                return Err(refuse(format!(
+                    "it asks for IP address {ip}, which is not allowed for it (allowed: {})",
+                    list(&policy.ips)
+                )));
+            }
+        }
+        for name in dns {
+            let name: DnsName = name.parse()?;
+            if !policy.dns.contains(name.as_str()) {
+                return Err(refuse(format!(
+                    "it asks for DNS name {name}, which is not allowed for it (allowed: {})",
+                    list(&policy.dns)
+                )));
+            }
+            alt_names.add_dns(name);
+        }
+        if role == Role::Node && alt_names.is_empty() {
+            return Err(refuse(
+                "a node certificate needs at least one IP address or DNS name, and the request asks for none".into(),
+            ));
+        }
+        let mut subject = policy.subject.clone();
+        if let Some(cn) = request.common_name() {
+            let cn: CommonName = cn.parse()?;
+            if !policy.common_names.contains(cn.as_str()) {
+                return Err(refuse(format!(
+                    "it asks for common name {:?}, which is not allowed for it{}",
+                    cn.as_str(),
+                    if role == Role::Client {
+                        " (for a client the CN is the etcd user it acts as)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            subject = subject.with_common_name(&cn);
+        }
+        let leaf = LeafRequest {
+            subject: subject.to_name()?,
+            usage: role.usage(),
+            alt_names: alt_names.to_general_names()?,
+            days: policy.days,
+        };
+        self.sign_leaf(leaf, request.inner.info.public_key.clone(), rng)
+    }
+
+    /// Issues a fresh certificate for the same key, subject, names and role as `cert`, valid
+    /// for `days` from now (never beyond the CA's expiry): renewal before expiry. etcd reads
+    /// its certificate files on each new connection, so replacing a member's certificate file
+    /// renews a running member.
+    ///
+    /// ```
+    /// use etcd_pki::{RootCa, ServerCert};
+    ///
+    /// let ca = RootCa::new().self_sign()?;
+    /// let old = ServerCert::new("10.0.0.11".parse().unwrap()).validity_days(30).issue(&ca)?;
+    /// let new = ca.renew(old.certificate(), 365)?;
+    /// assert_eq!(new.ip_addresses(), old.certificate().ip_addresses());
+    /// assert!(new.not_after() > old.certificate().not_after());
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidCertificate`] if `cert` was not issued by this CA or is neither a client
+    /// nor a node certificate; [`Error::InvalidValidity`]; those of signing.
+    pub fn renew(&self, cert: &Certificate, days: u32) -> Result<Certificate, Error> {
+        let not_ours = |reason: &str| Error::InvalidCertificate {
+            path: None,
+            reason: reason.to_owned(),
+            source: None,
+        };
+        let tbs = cert.x509().tbs_certificate();
+        let ca_tbs = self.certificate().x509().tbs_certificate();
+        let issued_by_us = tbs.issuer() == ca_tbs.subject()
+            && match tbs.get_extension::<AuthorityKeyIdentifier>() {
+                Ok(Some((_, aki))) => {
+                    aki.key_identifier.as_ref().map(|k| k.as_bytes())
+                        == Some(self.key_id().as_slice())
+                }
+                _ => true,
+            };
+        if !issued_by_us {
+            return Err(not_ours("it was not issued by this CA"));
+        }
+        let usage = match tbs.get_extension::<ExtendedKeyUsage>() {
+            Ok(Some((_, eku))) if eku.0.contains(&SERVER_AUTH) => Usage::Node,
+            Ok(Some((_, eku))) if eku.0.contains(&CLIENT_AUTH) => Usage::Client,
+            _ => return Err(not_ours("it has neither the node nor the client usages")),
+        };
+        let alt_names = match tbs.get_extension::<SubjectAltName>() {
+            Ok(Some((_, san))) => san.0,
+            _ => Vec::new(),
+        };
+        let leaf = LeafRequest {
+            subject: Name::from_der(
+                &tbs.subject()
+                    .to_der()
+                    .map_err(|e| Error::encoding("subject name", e))?,
+            )
+            .map_err(|e| Error::encoding("subject name", e))?,
+            usage,
+            alt_names,
+            days,
+        };
+        self.sign_leaf(
+            leaf,
+            tbs.subject_public_key_info().clone(),
+            &mut rand::rng(),
+        )
+    }
+}
+
+fn list<T: std::fmt::Display>(items: &BTreeSet<T>) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
