@@ -458,7 +458,9 @@ impl Issuer {
         let issued_by_us = tbs.issuer() == ca_tbs.subject()
             && match tbs.get_extension::<AuthorityKeyIdentifier>() {
                 Ok(Some((_, aki))) => {
-                    aki.key_identifier.as_ref().map(|k| k.as_bytes())
+                    aki.key_identifier
+                        .as_ref()
+                        .map(der::asn1::OctetString::as_bytes)
                         == Some(self.key_id().as_slice())
                 }
                 _ => true,
