@@ -51,10 +51,10 @@ pub struct ServerCert {
 
 impl ServerCert {
     /// A node certificate for `ip`, with `127.0.0.1` too (as the script does).
-    pub fn new(ip: impl Into<IpAddr>) -> Self {
+    pub fn new(ip: IpAddr) -> Self {
         let mut alt_names = AltNames::default();
         alt_names.add_ip(LOOPBACK);
-        alt_names.add_ip(ip.into());
+        alt_names.add_ip(ip);
         Self {
             subject: Subject::etcd_default(),
             days: DEFAULT_DAYS,
@@ -82,8 +82,8 @@ impl ServerCert {
     }
 
     /// Adds another IP address (IPv4 or IPv6). Repeated addresses are kept once.
-    pub fn ip_address(mut self, ip: impl Into<IpAddr>) -> Self {
-        self.alt_names.add_ip(ip.into());
+    pub fn ip_address(mut self, ip: IpAddr) -> Self {
+        self.alt_names.add_ip(ip);
         self
     }
 
