@@ -116,6 +116,23 @@ impl Certificate {
             .map_err(|e| Error::encoding("certificate", e))
     }
 
+    /// Writes the certificate alone to `<dir>/<name>` (mode 0644), atomically and, unless
+    /// [`WriteOptions::overwrite`] is set, never replacing an existing file (e.g. the
+    /// certificate signed for a request, whose key stays on its node).
+    ///
+    /// # Errors
+    /// [`Error::NotADirectory`], [`Error::AlreadyExists`], [`Error::Io`].
+    pub fn write(&self, dir: &Path, name: &str, options: &WriteOptions) -> Result<PathBuf, Error> {
+        let pem = self.to_pem()?;
+        let files = [OutFile {
+            name,
+            contents: pem.as_bytes(),
+            secret: false,
+        }];
+        fs::write_set(dir, &files, options.overwrite)?;
+        Ok(dir.join(name))
+    }
+
     pub(crate) fn x509(&self) -> &x509_cert::Certificate {
         &self.inner
     }
@@ -249,8 +266,12 @@ impl Certificate {
             .collect()
     }
 
-    /// The DER `SubjectPublicKeyInfo`.
-    pub(crate) fn spki_der(&self) -> Result<Vec<u8>, Error> {
+    /// The DER `SubjectPublicKeyInfo` of the certificate's key (compare with
+    /// [`PrivateKey::public_key_der`] to check that a key belongs to it).
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding fails (a bug).
+    pub fn public_key_der(&self) -> Result<Vec<u8>, Error> {
         self.inner
             .tbs_certificate()
             .subject_public_key_info()
@@ -395,10 +416,10 @@ impl CertifiedKey {
                 secret: false,
             },
         ];
-        let mut paths = fs::write_set(dir, &files, options.overwrite)?.into_iter();
-        match (paths.next(), paths.next()) {
-            (Some(key), Some(cert)) => Ok(WrittenFiles { key, cert }),
-            _ => unreachable!("write_set returns one path per file"),
-        }
+        fs::write_set(dir, &files, options.overwrite)?;
+        Ok(WrittenFiles {
+            key: dir.join(key_name),
+            cert: dir.join(cert_name),
+        })
     }
 }

@@ -43,12 +43,8 @@ pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
     }
 }
 
-/// Writes `files` into `dir` as a unit (see the module docs). Returns the final paths.
-pub(crate) fn write_set(
-    dir: &Path,
-    files: &[OutFile<'_>],
-    overwrite: bool,
-) -> Result<Vec<PathBuf>, Error> {
+/// Writes `files` into `dir` as a unit (see the module docs).
+pub(crate) fn write_set(dir: &Path, files: &[OutFile<'_>], overwrite: bool) -> Result<(), Error> {
     check_dir(dir)?;
     let targets: Vec<PathBuf> = files.iter().map(|f| dir.join(f.name)).collect();
     if !overwrite {
@@ -71,7 +67,7 @@ pub(crate) fn write_set(
         // Make the new directory entries durable; failure here loses nothing already written.
         let _ = d.sync_all();
     }
-    Ok(targets)
+    Ok(())
 }
 
 fn stage_all(

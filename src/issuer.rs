@@ -155,7 +155,7 @@ impl Issuer {
         now: SystemTime,
     ) -> Result<Self, Error> {
         check_is_ca(&cert)?;
-        if !key.matches_spki(&cert.spki_der()?) {
+        if !key.matches_spki(&cert.public_key_der()?) {
             return Err(Error::KeyMismatch {
                 key_path: None,
                 cert_path: None,
@@ -347,7 +347,7 @@ fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
         .to_der()
         .map_err(|e| Error::encoding("certificate", e))?;
     verify_signature(
-        &cert.spki_der()?,
+        &cert.public_key_der()?,
         x.signature_algorithm().oid,
         &tbs,
         x.signature().raw_bytes(),

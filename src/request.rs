@@ -139,6 +139,41 @@ impl CertificateRequest {
             .map_err(|e| Error::encoding("certificate request", e))
     }
 
+    /// Writes `<dir>/<stem>.key` (mode 0600) and `<dir>/<stem>.csr` as a pair, with the same
+    /// guarantees as [`CertifiedKey::write`](crate::CertifiedKey::write). Returns the paths of
+    /// the key and the request.
+    ///
+    /// # Errors
+    /// As [`CertifiedKey::write`](crate::CertifiedKey::write).
+    pub fn write_with_key(
+        &self,
+        key: &PrivateKey,
+        dir: &std::path::Path,
+        stem: &str,
+        options: &crate::WriteOptions,
+    ) -> Result<(std::path::PathBuf, std::path::PathBuf), Error> {
+        let key_pem = match &options.encrypt_key {
+            Some(passphrase) => key.to_encrypted_pem(passphrase)?,
+            None => key.to_pem(options.key_format)?,
+        };
+        let csr_pem = self.to_pem()?;
+        let (key_name, csr_name) = (format!("{stem}.key"), format!("{stem}.csr"));
+        let files = [
+            crate::fs::OutFile {
+                name: &key_name,
+                contents: key_pem.as_bytes(),
+                secret: true,
+            },
+            crate::fs::OutFile {
+                name: &csr_name,
+                contents: csr_pem.as_bytes(),
+                secret: false,
+            },
+        ];
+        crate::fs::write_set(dir, &files, options.overwrite)?;
+        Ok((dir.join(key_name), dir.join(csr_name)))
+    }
+
     /// The requested subject's common name, if any.
     #[must_use]
     pub fn common_name(&self) -> Option<String> {
