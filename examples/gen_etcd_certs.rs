@@ -13,14 +13,15 @@
 //! instead of a Python traceback; certificates carry key usages and key identifiers.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use etcd_pki::name::CommonName;
+use etcd_pki::request::{CertificateRequest, RequestPolicy, Role};
 use etcd_pki::{
-    ClientCert, Issuer, KeyAlgorithm, KeyFormat, Passphrase, RootCa, ServerCert, WriteOptions,
-    WrittenFiles,
+    ClientCert, Issuer, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey, RootCa, ServerCert,
+    WriteOptions, WrittenFiles,
 };
 
 /// The script's version this CLI is compatible with is printed by `-v`; ours is the crate's.
@@ -36,6 +37,10 @@ enum Command {
     GenRootCert,
     GenClientCert,
     GenServerCert,
+    /// On a node: its key and a certificate signing request (`<ip>.key`, `<ip>.csr`).
+    GenServerCsr,
+    /// On the CA host: sign a node's request (`--csr`) for `-i <ip>`, writing `<ip>.cert`.
+    SignServerCsr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,16 +89,25 @@ struct Args {
     cn: Option<String>,
 
     /// Root private key.
-    #[arg(short = 'k', long, required_if_eq_any = [("command", "gen_client_cert"), ("command", "gen_server_cert")])]
+    #[arg(short = 'k', long, required_if_eq_any = [("command", "gen_client_cert"), ("command", "gen_server_cert"), ("command", "sign_server_csr")])]
     root_key: Option<PathBuf>,
 
     /// Root certificate.
-    #[arg(short = 't', long, required_if_eq_any = [("command", "gen_client_cert"), ("command", "gen_server_cert")])]
+    #[arg(short = 't', long, required_if_eq_any = [("command", "gen_client_cert"), ("command", "gen_server_cert"), ("command", "sign_server_csr")])]
     root_cert: Option<PathBuf>,
 
     /// Server IP.
-    #[arg(short = 'i', long, required_if_eq("command", "gen_server_cert"))]
+    #[arg(short = 'i', long, required_if_eq_any = [("command", "gen_server_cert"), ("command", "gen_server_csr"), ("command", "sign_server_csr")])]
     ip: Option<String>,
+
+    /// sign_server_csr: the node's certificate signing request (PEM). Only 127.0.0.1 and the
+    /// -i address may be in it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_if_eq("command", "sign_server_csr")
+    )]
+    csr: Option<PathBuf>,
 
     /// Replace existing key and certificate files (the script always did; we refuse by default).
     #[arg(long)]
@@ -192,11 +206,37 @@ fn run(args: &Args) -> Result<(), String> {
             note_clamped(issued.certificate(), days);
             issued.write(&args.savedir, "client", &options)
         }
+        Command::GenServerCsr => {
+            let (ip_text, ip) = node_ip(args)?;
+            let key = PrivateKey::generate(algorithm).map_err(|e| e.to_string())?;
+            let csr = ServerCert::new(ip).request(&key).map_err(|e| e.to_string())?;
+            let (key_path, csr_path) = csr
+                .write_with_key(&key, &args.savedir, ip_text, &options)
+                .map_err(|e| e.to_string())?;
+            println!("Saved: {}", key_path.display());
+            println!("Saved: {}", csr_path.display());
+            return Ok(());
+        }
+        Command::SignServerCsr => {
+            let (ip_text, ip) = node_ip(args)?;
+            let csr_path = args.csr.as_deref().unwrap_or(Path::new(""));
+            let text = std::fs::read_to_string(csr_path)
+                .map_err(|e| format!("cannot read {}: {e}", csr_path.display()))?;
+            let csr = CertificateRequest::from_pem(&text)
+                .map_err(|e| format!("{}: {e}", csr_path.display()))?;
+            let issuer = load_issuer(args, passphrase.as_ref())?;
+            let policy = RequestPolicy::for_node(ip).validity_days(days);
+            let cert = issuer
+                .sign_request(&csr, Role::Node, &policy)
+                .map_err(|e| format!("{}: {e}", csr_path.display()))?;
+            let path = cert
+                .write(&args.savedir, &format!("{ip_text}.cert"), &options)
+                .map_err(|e| e.to_string())?;
+            println!("Saved: {}", path.display());
+            return Ok(());
+        }
         Command::GenServerCert => {
-            let ip_text = args.ip.as_deref().unwrap_or_default();
-            let ip: IpAddr = ip_text.parse().map_err(|_| {
-                format!("`{ip_text}` is not an IP address; give the node's IPv4 or IPv6 address, e.g. -i 192.168.10.11")
-            })?;
+            let (ip_text, ip) = node_ip(args)?;
             if args.cn.is_some() {
                 eprintln!("NOTE: --cn is only used for gen_client_cert; ignored.");
             }
@@ -214,6 +254,15 @@ fn run(args: &Args) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     print_saved(&written);
     Ok(())
+}
+
+/// The `-i` address, as text (for file names, as the script) and parsed.
+fn node_ip(args: &Args) -> Result<(&str, IpAddr), String> {
+    let ip_text = args.ip.as_deref().unwrap_or_default();
+    let ip = ip_text.parse().map_err(|_| {
+        format!("`{ip_text}` is not an IP address; give the node's IPv4 or IPv6 address, e.g. -i 192.168.10.11")
+    })?;
+    Ok((ip_text, ip))
 }
 
 fn check_days(days: i64) -> Result<u32, String> {

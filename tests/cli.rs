@@ -463,3 +463,82 @@ fn swapped_or_wrong_root_files_are_named() {
     );
     assert_eq!(files(d), ["root.cert", "root.key"]);
 }
+
+#[test]
+fn csr_commands_keep_the_node_key_on_the_node() {
+    let a = TempDir::new().unwrap();
+    let d = a.path();
+    for sub in ["ca", "node"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "ca"], d)
+            .status
+            .success()
+    );
+    let out = ours(&["-c", "gen_server_csr", "-s", "node", "-i", "10.0.0.5"], d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Saved: node/10.0.0.5.key\nSaved: node/10.0.0.5.csr\n"
+    );
+    // The CA host gets only the request and writes only the certificate.
+    std::fs::create_dir(d.join("ca/out")).unwrap();
+    std::fs::copy(d.join("node/10.0.0.5.csr"), d.join("ca/out/10.0.0.5.csr")).unwrap();
+    let sign = |ip: &str| {
+        ours(
+            &[
+                "-c",
+                "sign_server_csr",
+                "-s",
+                "ca/out",
+                "-k",
+                "ca/root.key",
+                "-t",
+                "ca/root.cert",
+                "-i",
+                ip,
+                "--csr",
+                "ca/out/10.0.0.5.csr",
+            ],
+            d,
+        )
+    };
+    let out = sign("10.0.0.6");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not allowed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(files(&d.join("ca/out")), ["10.0.0.5.csr"]);
+    let out = sign("10.0.0.5");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(files(&d.join("ca/out")), ["10.0.0.5.cert", "10.0.0.5.csr"]);
+    std::fs::copy(d.join("ca/out/10.0.0.5.cert"), d.join("node/10.0.0.5.cert")).unwrap();
+    // The node's key and the signed certificate belong together and verify.
+    let cert = cert(&d.join("node"), "10.0.0.5.cert");
+    let key = etcd_pki::PrivateKey::from_pem(
+        &std::fs::read_to_string(d.join("node/10.0.0.5.key")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        cert.public_key_der().unwrap(),
+        key.public_key_der().unwrap()
+    );
+    let out = common::openssl(
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "ca/root.cert",
+            "-purpose",
+            "sslserver",
+            "-verify_ip",
+            "10.0.0.5",
+            "node/10.0.0.5.cert",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
