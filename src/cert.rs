@@ -127,7 +127,7 @@ impl Certificate {
         let files = [OutFile {
             name,
             contents: pem.as_bytes(),
-            secret: false,
+            mode: fs::PUBLIC,
         }];
         fs::write_set(dir, &files, options.overwrite)?;
         Ok(dir.join(name))
@@ -408,12 +408,12 @@ impl CertifiedKey {
             OutFile {
                 name: &key_name,
                 contents: key_pem.as_bytes(),
-                secret: true,
+                mode: fs::SECRET,
             },
             OutFile {
                 name: &cert_name,
                 contents: cert_pem.as_bytes(),
-                secret: false,
+                mode: fs::PUBLIC,
             },
         ];
         fs::write_set(dir, &files, options.overwrite)?;

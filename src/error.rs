@@ -153,6 +153,13 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A cluster plan is incomplete or inconsistent.
+    #[error("invalid cluster plan: {reason}")]
+    InvalidPlan {
+        /// What is wrong, and where.
+        reason: String,
+    },
+
     /// A subject attribute (country, organisation, …) is not valid.
     #[error("invalid subject attribute {attribute}={value:?}: {reason}")]
     InvalidSubject {

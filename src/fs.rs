@@ -23,9 +23,16 @@ use crate::error::Error;
 pub(crate) struct OutFile<'a> {
     pub(crate) name: &'a str,
     pub(crate) contents: &'a [u8],
-    /// Private key material: mode 0600 instead of 0644.
-    pub(crate) secret: bool,
+    /// The file mode: [`SECRET`] for private keys, [`PUBLIC`] or [`EXECUTABLE`] otherwise.
+    pub(crate) mode: u32,
 }
+
+/// Mode of private key files.
+pub(crate) const SECRET: u32 = 0o600;
+/// Mode of certificates and other public files.
+pub(crate) const PUBLIC: u32 = 0o644;
+/// Mode of scripts.
+pub(crate) const EXECUTABLE: u32 = 0o755;
 
 /// Checks that `dir` exists and is a directory.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
@@ -84,7 +91,7 @@ fn stage_all(
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            options.mode(if file.secret { 0o600 } else { 0o644 });
+            options.mode(file.mode);
         }
         let mut out = options
             .open(&tmp)
@@ -94,8 +101,7 @@ fn stage_all(
         {
             // The mode given to open() is masked by the umask; set it exactly.
             use std::os::unix::fs::PermissionsExt;
-            let mode = if file.secret { 0o600 } else { 0o644 };
-            out.set_permissions(fs::Permissions::from_mode(mode))
+            out.set_permissions(fs::Permissions::from_mode(file.mode))
                 .map_err(|e| Error::io("set permissions of", target, e))?;
         }
         out.write_all(file.contents)
@@ -158,12 +164,12 @@ mod tests {
             OutFile {
                 name: "a.key",
                 contents: b"secret",
-                secret: true,
+                mode: SECRET,
             },
             OutFile {
                 name: "a.cert",
                 contents: b"public",
-                secret: false,
+                mode: PUBLIC,
             },
         ]
     }

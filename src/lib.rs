@@ -13,6 +13,7 @@ mod key;
 pub mod name;
 mod passphrase;
 mod pem;
+pub mod plan;
 pub mod profile;
 pub mod request;
 mod root_ca;

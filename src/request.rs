@@ -162,12 +162,12 @@ impl CertificateRequest {
             crate::fs::OutFile {
                 name: &key_name,
                 contents: key_pem.as_bytes(),
-                secret: true,
+                mode: crate::fs::SECRET,
             },
             crate::fs::OutFile {
                 name: &csr_name,
                 contents: csr_pem.as_bytes(),
-                secret: false,
+                mode: crate::fs::PUBLIC,
             },
         ];
         crate::fs::write_set(dir, &files, options.overwrite)?;
