@@ -305,3 +305,62 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The serial number of the certificate a TLS server at `addr` presents (openssl s_client).
+fn served_serial(addr: &str, client_dir: &Path) -> Option<String> {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect", addr, "-showcerts"])
+        .arg("-CAfile")
+        .arg(client_dir.join("root.cert"))
+        .arg("-cert")
+        .arg(client_dir.join("client.cert"))
+        .arg("-key")
+        .arg(client_dir.join("client.key"));
+    let o = run_bounded(cmd, Duration::from_secs(10));
+    let start = o.stdout.find("-----BEGIN CERTIFICATE-----")?;
+    let end = o.stdout[start..].find("-----END CERTIFICATE-----")? + start + 25;
+    let cert = etcd_pki::Certificate::from_pem(&o.stdout[start..end]).ok()?;
+    Some(cert.serial_hex())
+}
+
+#[test]
+fn a_renewed_certificate_is_served_without_a_restart() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let ips = [Ipv4Addr::new(127, 0, 0, 71)];
+    let ports = free_ports(&ips, 27379);
+    let out = make_bundle(dir, &write_plan(dir, &ips, ports));
+    let member_dir = out.join("members/node1");
+    let _members = Members::start(&[member_dir.join("etcd.conf.yml")], dir);
+    let root_env = env_file(&out.join("clients/root/etcdctl.env"));
+    let healthy = retry(Duration::from_secs(30), || {
+        etcdctl_env(&root_env, &["endpoint", "health"])
+            .ok()
+            .then_some(())
+    });
+    healthy.expect("the member becomes healthy");
+    let addr = format!("127.0.0.71:{}", ports.0);
+    let client_dir = out.join("clients/root");
+    let before = served_serial(&addr, &client_dir).expect("the served certificate");
+    // Renew on the CA host and replace the member's certificate file (atomically).
+    let ca = etcd_pki::Issuer::load(&out.join("ca/root.cert"), &out.join("ca/root.key")).unwrap();
+    let old = etcd_pki::Certificate::from_pem(
+        &fs::read_to_string(member_dir.join("127.0.0.71.cert")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(old.serial_hex(), before);
+    let renewed = ca.renew(&old, 60).unwrap();
+    renewed
+        .write(
+            &member_dir,
+            "127.0.0.71.cert",
+            &etcd_pki::WriteOptions::new().overwrite(true),
+        )
+        .unwrap();
+    // New connections get the renewed certificate from the same, running process.
+    let after = retry(Duration::from_secs(10), || {
+        served_serial(&addr, &client_dir).filter(|s| *s != before)
+    });
+    assert_eq!(after, Some(renewed.serial_hex()));
+    etcdctl_env(&root_env, &["put", "/renewed", "yes"]).expect_ok("put after renewal");
+}
