@@ -324,8 +324,8 @@ impl RequestPolicy {
         }
     }
 
-    /// The policy for a node at `ip`: `127.0.0.1` and `ip` allowed, as [`ServerCert::new`]
-    /// (crate::ServerCert::new) asks for.
+    /// The policy for a node at `ip`: `127.0.0.1` and `ip` allowed, as
+    /// [`ServerCert::new`](crate::ServerCert::new) asks for.
     pub fn for_node(ip: IpAddr) -> Self {
         Self::new()
             .allow_ip(IpAddr::from([127, 0, 0, 1]))
