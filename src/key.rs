@@ -337,16 +337,7 @@ impl PrivateKey {
     }
 
     fn checked_rsa(key: rsa::PrivateKey) -> Result<Self, Error> {
-        let bits = key.size() * 8;
-        if bits < MIN_RSA_BITS {
-            return Err(Error::Unsupported {
-                path: None,
-                what: "key size",
-                detail: format!(
-                    "RSA-{bits} is too weak (TLS libraries refuse it); use a key of at least {MIN_RSA_BITS} bits"
-                ),
-            });
-        }
+        check_rsa_size(key.size() * 8)?;
         key.validate()
             .map_err(|e| invalid_key("inconsistent RSA key".into(), e))?;
         Ok(Self::from_rsa(key))
@@ -424,17 +415,7 @@ impl PrivateKey {
     pub(crate) fn check_public_key(spki_der: &[u8]) -> Result<(), Error> {
         use rsa::pkcs8::DecodePublicKey;
         if let Ok(key) = rsa::PublicKey::from_public_key_der(spki_der) {
-            let bits = key.size() * 8;
-            if bits < MIN_RSA_BITS {
-                return Err(Error::Unsupported {
-                    path: None,
-                    what: "key size",
-                    detail: format!(
-                        "RSA-{bits} is too weak (TLS libraries refuse it); use a key of at least {MIN_RSA_BITS} bits"
-                    ),
-                });
-            }
-            return Ok(());
+            return check_rsa_size(key.size() * 8);
         }
         if p256::PublicKey::from_public_key_der(spki_der).is_ok()
             || p384::PublicKey::from_public_key_der(spki_der).is_ok()
@@ -480,6 +461,20 @@ fn invalid_key(reason: String, source: impl std::error::Error + Send + Sync + 's
         reason,
         source: Some(Box::new(source)),
     }
+}
+
+/// Refuses RSA keys under [`MIN_RSA_BITS`].
+fn check_rsa_size(bits: usize) -> Result<(), Error> {
+    if bits < MIN_RSA_BITS {
+        return Err(Error::Unsupported {
+            path: None,
+            what: "key size",
+            detail: format!(
+                "RSA-{bits} is too weak (TLS libraries refuse it); use a key of at least {MIN_RSA_BITS} bits"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The reason given for key data that does not decode.
