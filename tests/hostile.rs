@@ -98,6 +98,7 @@ impl Fixture {
             &d,
         );
         common::openssl_ok(&["genrsa", "-out", "other.key", "2048"], &d);
+        common::openssl_ok(&["genrsa", "-out", "weak.key", "1024"], &d);
         common::openssl_ok(
             &[
                 "pkcs8",
@@ -298,6 +299,13 @@ fn every_bad_input_is_a_clear_error_and_writes_nothing() {
             "ed25519.key",
             "root.cert",
             "ed25519.key: unsupported key algorithm",
+            "Unsupported",
+        ),
+        client_row(
+            "RSA key under 2048 bits",
+            "weak.key",
+            "root.cert",
+            "weak.key: unsupported key size: RSA-1024 is too weak",
             "Unsupported",
         ),
         client_row(
