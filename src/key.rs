@@ -171,13 +171,10 @@ impl PrivateKey {
             (KeyAlgorithm::EcdsaP384, _) => Inner::P384(Box::new(
                 <p384::ecdsa::SigningKey as rsa::Generate>::generate_from_rng(rng),
             )),
+            // The primes `rsa::PrivateKey::new(rng, bits)` would find, found faster: see
+            // `keygen`.
             (_, bits) => {
-                let key = rsa::PrivateKey::new(rng, bits.unwrap_or(2048)).map_err(|e| {
-                    Error::KeyGeneration {
-                        source: Box::new(e),
-                    }
-                })?;
-                Inner::Rsa(Box::new(key))
+                return crate::keygen::KeyGenerator::new().generate_rsa(bits.unwrap_or(2048), rng);
             }
         };
         Ok(Self { inner })

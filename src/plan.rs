@@ -66,12 +66,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::cert::{CertifiedKey, WriteOptions};
+use crate::cert::CertifiedKey;
 use crate::client::ClientCert;
 use crate::error::Error;
 use crate::fs::{self, OutFile};
 use crate::issuer::Issuer;
-use crate::key::{KeyAlgorithm, KeyFormat};
+use crate::key::{KeyAlgorithm, KeyFormat, PrivateKey};
+use crate::keygen::KeyGenerator;
 use crate::name::{CommonName, DnsName};
 use crate::root_ca::RootCa;
 use crate::server::ServerCert;
@@ -276,11 +277,13 @@ impl ClusterPlan {
     /// (invalid addresses, names, validity).
     pub fn issue(&self) -> Result<ClusterBundle, Error> {
         self.check()?;
+        let mut keys = self.keys(1 + self.members.len() + self.users.len())?.into_iter();
+        let root_key = keys.next().ok_or_else(too_few_keys)?;
         let ca = RootCa::new()
             .validity_days(self.days)
             .key_algorithm(self.key_algorithm)
-            .self_sign()?;
-        self.issue_with(ca)
+            .self_sign_with_key(root_key)?;
+        self.issue_leaves(ca, true, keys)
     }
 
     /// Issues the members' and users' certificates with an existing CA (e.g. one loaded with
@@ -290,18 +293,36 @@ impl ClusterPlan {
     /// As [`ClusterPlan::issue`].
     pub fn issue_with(&self, ca: Issuer) -> Result<ClusterBundle, Error> {
         self.check()?;
+        let keys = self.keys(self.members.len() + self.users.len())?;
+        self.issue_leaves(ca, false, keys.into_iter())
+    }
+
+    /// `n` keys of the plan's algorithm; RSA keys as one batch, which keeps every core busy
+    /// across keys.
+    fn keys(&self, n: usize) -> Result<Vec<PrivateKey>, Error> {
+        match self.key_algorithm.rsa_bits() {
+            Some(bits) => KeyGenerator::new().generate_rsa_batch(&vec![bits; n], &mut rand::rng()),
+            None => (0..n).map(|_| PrivateKey::generate(self.key_algorithm)).collect(),
+        }
+    }
+
+    fn issue_leaves(
+        &self,
+        ca: Issuer,
+        ca_generated: bool,
+        mut keys: impl Iterator<Item = PrivateKey>,
+    ) -> Result<ClusterBundle, Error> {
+        let mut next_key = || keys.next().ok_or_else(too_few_keys);
         let mut members = Vec::with_capacity(self.members.len());
         for m in &self.members {
-            let mut node = ServerCert::new(m.ips[0])
-                .validity_days(self.days)
-                .key_algorithm(self.key_algorithm);
+            let mut node = ServerCert::new(m.ips[0]).validity_days(self.days);
             for ip in &m.ips[1..] {
                 node = node.ip_address(*ip);
             }
             for d in &m.dns {
                 node = node.dns_name(d.parse::<DnsName>()?);
             }
-            members.push(node.issue(&ca)?);
+            members.push(node.issue_with_key(&ca, next_key()?)?);
         }
         let mut users = Vec::with_capacity(self.users.len());
         for u in &self.users {
@@ -310,13 +331,13 @@ impl ClusterPlan {
                 ClientCert::new()
                     .common_name(&cn)
                     .validity_days(self.days)
-                    .key_algorithm(self.key_algorithm)
-                    .issue(&ca)?,
+                    .issue_with_key(&ca, next_key()?)?,
             );
         }
         Ok(ClusterBundle {
             plan: self.clone(),
             ca,
+            ca_generated,
             members,
             users,
         })
@@ -350,6 +371,13 @@ impl ClusterPlan {
             .map(|m| self.client_url(m))
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+/// The generator returned fewer keys than asked for (a bug).
+fn too_few_keys() -> Error {
+    Error::KeyGeneration {
+        source: "the key generator returned fewer keys than asked for".into(),
     }
 }
 
@@ -395,6 +423,8 @@ type PlannedFile = (String, Zeroizing<String>, u32);
 pub struct ClusterBundle {
     plan: ClusterPlan,
     ca: Issuer,
+    /// Whether the CA was made for this bundle (then its key is written to `ca/`).
+    ca_generated: bool,
     members: Vec<CertifiedKey>,
     users: Vec<CertifiedKey>,
 }
@@ -572,7 +602,8 @@ impl ClusterBundle {
     }
 
     /// Writes the bundle under `out` (see the module docs). Nothing is overwritten: if any file
-    /// exists, nothing is written. Paths in the configuration files are absolute, under the
+    /// exists, nothing is written. The CA key is written (to `ca/` only) when the CA was made
+    /// for this bundle, never when it was loaded ([`ClusterPlan::issue_with`]). Paths in the configuration files are absolute, under the
     /// plan's `cert_dir`/`client_dir` or else under `out`.
     ///
     /// # Errors
@@ -583,27 +614,26 @@ impl ClusterBundle {
         let root_cert = self.ca.certificate().to_pem()?;
         // Every directory's files, fully built in memory first.
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = Vec::new();
-        let opts = WriteOptions::new();
         let pem = |ck: &CertifiedKey| -> Result<(Zeroizing<String>, Zeroizing<String>), Error> {
-            Ok((Zeroizing::new(ck.cert_pem()?), ck.key_pem(opts.key_format)?))
+            Ok((Zeroizing::new(ck.cert_pem()?), ck.key_pem(KeyFormat::Pkcs1)?))
         };
-        let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
-        dirs.push((
-            base.join("ca"),
-            vec![
-                ("root.key".into(), ca_key, fs::SECRET),
-                (
-                    "root.cert".into(),
-                    Zeroizing::new(root_cert.clone()),
-                    fs::PUBLIC,
-                ),
-                (
-                    "migrate-to-https.sh".into(),
-                    Zeroizing::new(self.migration_script()),
-                    fs::EXECUTABLE,
-                ),
-            ],
-        ));
+        let mut ca_files = vec![
+            (
+                "root.cert".into(),
+                Zeroizing::new(root_cert.clone()),
+                fs::PUBLIC,
+            ),
+            (
+                "migrate-to-https.sh".into(),
+                Zeroizing::new(self.migration_script()),
+                fs::EXECUTABLE,
+            ),
+        ];
+        if self.ca_generated {
+            let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
+            ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
+        }
+        dirs.push((base.join("ca"), ca_files));
         for (m, ck) in self.plan.members.iter().zip(&self.members) {
             let (cert, key) = pem(ck)?;
             dirs.push((
@@ -698,6 +728,24 @@ mod tests {
         let mut p = plan();
         p.members[0].name = "../etc".into();
         assert!(matches!(p.check(), Err(Error::InvalidPlan { .. })));
+    }
+
+    #[test]
+    fn a_loaded_ca_key_is_not_copied() {
+        let mut p = plan();
+        p.key_algorithm = KeyAlgorithm::EcdsaP256;
+        let ca = RootCa::new()
+            .key_algorithm(KeyAlgorithm::EcdsaP256)
+            .self_sign()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let written = p.issue_with(ca).unwrap().write(dir.path()).unwrap();
+        assert!(!written.iter().any(|f| f.ends_with("root.key")), "{written:?}");
+        assert!(dir.path().join("ca/root.cert").exists());
+        // Writing again refuses, naming a file, and changes nothing.
+        let err = p.issue().unwrap().write(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+        assert!(!dir.path().join("ca/root.key").exists());
     }
 
     #[test]
