@@ -277,7 +277,9 @@ impl ClusterPlan {
     /// (invalid addresses, names, validity).
     pub fn issue(&self) -> Result<ClusterBundle, Error> {
         self.check()?;
-        let mut keys = self.keys(1 + self.members.len() + self.users.len())?.into_iter();
+        let mut keys = self
+            .keys(1 + self.members.len() + self.users.len())?
+            .into_iter();
         let root_key = keys.next().ok_or_else(too_few_keys)?;
         let ca = RootCa::new()
             .validity_days(self.days)
@@ -302,7 +304,9 @@ impl ClusterPlan {
     fn keys(&self, n: usize) -> Result<Vec<PrivateKey>, Error> {
         match self.key_algorithm.rsa_bits() {
             Some(bits) => KeyGenerator::new().generate_rsa_batch(&vec![bits; n], &mut rand::rng()),
-            None => (0..n).map(|_| PrivateKey::generate(self.key_algorithm)).collect(),
+            None => (0..n)
+                .map(|_| PrivateKey::generate(self.key_algorithm))
+                .collect(),
         }
     }
 
@@ -615,7 +619,10 @@ impl ClusterBundle {
         // Every directory's files, fully built in memory first.
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = Vec::new();
         let pem = |ck: &CertifiedKey| -> Result<(Zeroizing<String>, Zeroizing<String>), Error> {
-            Ok((Zeroizing::new(ck.cert_pem()?), ck.key_pem(KeyFormat::Pkcs1)?))
+            Ok((
+                Zeroizing::new(ck.cert_pem()?),
+                ck.key_pem(KeyFormat::Pkcs1)?,
+            ))
         };
         let mut ca_files = vec![
             (
@@ -740,7 +747,10 @@ mod tests {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let written = p.issue_with(ca).unwrap().write(dir.path()).unwrap();
-        assert!(!written.iter().any(|f| f.ends_with("root.key")), "{written:?}");
+        assert!(
+            !written.iter().any(|f| f.ends_with("root.key")),
+            "{written:?}"
+        );
         assert!(dir.path().join("ca/root.cert").exists());
         // Writing again refuses, naming a file, and changes nothing.
         let err = p.issue().unwrap().write(dir.path()).unwrap_err();
