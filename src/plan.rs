@@ -316,8 +316,9 @@ impl ClusterPlan {
         ca_generated: bool,
         mut keys: impl Iterator<Item = PrivateKey>,
     ) -> Result<ClusterBundle, Error> {
-        let mut next_key = || keys.next().ok_or_else(too_few_keys);
-        let mut members = Vec::with_capacity(self.members.len());
+        // Every leaf's description first (checking names), then the signing, spread over the
+        // cores like the key generation.
+        let mut jobs = Vec::with_capacity(self.members.len() + self.users.len());
         for m in &self.members {
             let mut node = ServerCert::new(m.ips[0]).validity_days(self.days);
             for ip in &m.ips[1..] {
@@ -326,23 +327,20 @@ impl ClusterPlan {
             for d in &m.dns {
                 node = node.dns_name(d.parse::<DnsName>()?);
             }
-            members.push(node.issue_with_key(&ca, next_key()?)?);
+            jobs.push((Leaf::Node(node), keys.next().ok_or_else(too_few_keys)?));
         }
-        let mut users = Vec::with_capacity(self.users.len());
         for u in &self.users {
             let cn: CommonName = u.name.parse()?;
-            users.push(
-                ClientCert::new()
-                    .common_name(&cn)
-                    .validity_days(self.days)
-                    .issue_with_key(&ca, next_key()?)?,
-            );
+            let client = ClientCert::new().common_name(&cn).validity_days(self.days);
+            jobs.push((Leaf::Client(client), keys.next().ok_or_else(too_few_keys)?));
         }
+        let mut issued = sign_all(&ca, jobs)?;
+        let users = issued.split_off(self.members.len());
         Ok(ClusterBundle {
             plan: self.clone(),
             ca,
             ca_generated,
-            members,
+            members: issued,
             users,
         })
     }
@@ -376,6 +374,49 @@ impl ClusterPlan {
             .collect::<Vec<_>>()
             .join(",")
     }
+}
+
+/// A leaf certificate of a plan, to be signed.
+enum Leaf {
+    Node(ServerCert),
+    Client(ClientCert),
+}
+
+/// Signs every leaf with `ca`, on as many threads as there are cores; results in job order.
+fn sign_all(ca: &Issuer, jobs: Vec<(Leaf, PrivateKey)>) -> Result<Vec<CertifiedKey>, Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, jobs.len().max(1));
+    let per_thread = jobs.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<(Leaf, PrivateKey)>> = Vec::with_capacity(threads);
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        chunks.push(jobs.by_ref().take(per_thread).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(leaf, key)| match leaf {
+                            Leaf::Node(node) => node.issue_with_key(ca, key),
+                            Leaf::Client(client) => client.issue_with_key(ca, key),
+                        })
+                        .collect::<Result<Vec<_>, Error>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(out)
+    })
 }
 
 /// The generator returned fewer keys than asked for (a bug).
