@@ -26,7 +26,7 @@ fn plan_cli() -> PathBuf {
         .join("examples/etcd_cluster_plan");
     assert!(
         cli.exists(),
-        "{} not found: run `cargo test`, which builds the examples",
+        "{} not found: build the examples first: `cargo build --examples` (the test command .ci/test does)",
         cli.display()
     );
     cli

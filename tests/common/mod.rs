@@ -70,7 +70,7 @@ pub fn cli_path() -> std::path::PathBuf {
     let cli = profile_dir.join("examples").join("gen_etcd_certs");
     assert!(
         cli.exists(),
-        "{} not found: run the tests with `cargo test` (which builds the examples)",
+        "{} not found: build the examples first: `cargo build --examples` (the test command .ci/test does)",
         cli.display()
     );
     cli
