@@ -7,7 +7,6 @@ use std::net::IpAddr;
 
 use etcd_pki::request::{CertificateRequest, RequestPolicy, Role};
 use etcd_pki::{ClientCert, Error, KeyAlgorithm, PrivateKey, RootCa, ServerCert};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tempfile::TempDir;
 
 fn ip(s: &str) -> IpAddr {
@@ -15,24 +14,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn webpki_ok(root: &[u8], leaf: &[u8], usage: webpki::KeyUsage, name: Option<IpAddr>) {
-    let root = CertificateDer::from(root);
-    let anchor = webpki::anchor_from_trusted_cert(&root).unwrap();
-    let leaf = CertificateDer::from(leaf);
-    let ee = webpki::EndEntityCert::try_from(&leaf).unwrap();
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &[anchor],
-        &[],
-        UnixTime::now(),
-        usage,
-        None,
-        None,
-    )
-    .unwrap();
-    if let Some(ip) = name {
-        ee.verify_is_valid_for_subject_name(&ServerName::IpAddress(ip.into()))
-            .unwrap();
-    }
+    common::webpki_verify(root, leaf, usage, name).unwrap();
 }
 
 #[test]

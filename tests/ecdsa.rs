@@ -5,7 +5,7 @@ mod common;
 
 use der::Decode;
 use etcd_pki::{ClientCert, Issuer, KeyAlgorithm, KeyFormat, RootCa, ServerCert};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName};
 use tempfile::TempDir;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 
@@ -31,20 +31,7 @@ fn key_usage(der: &[u8]) -> KeyUsage {
 }
 
 fn webpki_verify(root: &[u8], leaf: &[u8], usage: webpki::KeyUsage) {
-    let root = CertificateDer::from(root);
-    let anchor = webpki::anchor_from_trusted_cert(&root).unwrap();
-    let leaf = CertificateDer::from(leaf);
-    let ee = webpki::EndEntityCert::try_from(&leaf).unwrap();
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &[anchor],
-        &[],
-        UnixTime::now(),
-        usage,
-        None,
-        None,
-    )
-    .unwrap();
+    common::webpki_verify(root, leaf, usage, None).unwrap();
 }
 
 #[test]

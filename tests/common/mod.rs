@@ -100,3 +100,31 @@ pub fn script_path() -> std::path::PathBuf {
     );
     p
 }
+
+/// rustls-webpki's verdict on `leaf` issued by the trust anchor `root` for `usage` (all of
+/// webpki's signature algorithms, now), and, if given, on its validity for `ip`.
+pub fn webpki_verify(
+    root: &[u8],
+    leaf: &[u8],
+    usage: webpki::KeyUsage,
+    ip: Option<IpAddr>,
+) -> Result<(), webpki::Error> {
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    let root = CertificateDer::from(root);
+    let anchor = webpki::anchor_from_trusted_cert(&root)?;
+    let leaf = CertificateDer::from(leaf);
+    let ee = webpki::EndEntityCert::try_from(&leaf)?;
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &[anchor],
+        &[],
+        UnixTime::now(),
+        usage,
+        None,
+        None,
+    )?;
+    match ip {
+        Some(ip) => ee.verify_is_valid_for_subject_name(&ServerName::IpAddress(ip.into())),
+        None => Ok(()),
+    }
+}
