@@ -23,10 +23,12 @@
 //!
 //! # Strength of the primality test
 //!
-//! A candidate that passes the fast Miller-Rabin test is then confirmed independently by
-//! `crypto-primes`' [`is_prime`](crypto_primes::is_prime): Miller-Rabin base 2 and a strong Lucas
-//! test (Baillie-PSW as strengthened by Baillie, Fiori and Wagstaff in 2021), which is the whole
-//! test `rsa` 0.10 applies. No composite is known to pass it. The key is then built by `rsa`'s
+//! A candidate that passes the Miller-Rabin test (base 2) is then put through `crypto-primes`'
+//! strong Lucas test ([`lucas_test`](crypto_primes::hazmat::lucas_test) with the A\* base and
+//! [`LucasCheck::Bpsw21`](crypto_primes::hazmat::LucasCheck::Bpsw21)). The two together are
+//! Baillie-PSW as strengthened by Baillie, Fiori and Wagstaff in 2021 — exactly what
+//! [`crypto_primes::is_prime`] runs, and the whole test `rsa` 0.10 applies — without repeating
+//! the Miller-Rabin test. No composite is known to pass it. The key is then built by `rsa`'s
 //! `PrivateKey::from_p_q` (d = e<sup>−1</sup> mod λ(n)), which validates it, and this module
 //! checks `|p − q| > 2^(bits/2 − 100)` (FIPS 186-5, A.1.3) and that e = 65537 is invertible.
 //!
@@ -41,9 +43,9 @@
 //! `n − 1`, masked selections, no early exit on the value). What the timing of a search does
 //! reveal is public anyway: how many candidates were tested, and the sieve's pattern of struck
 //! out candidates (its marking pass touches memory at offsets that depend on the residues). The
-//! final confirmation by `crypto-primes` 0.7 runs once per prime and, like `rsa` 0.10 itself,
-//! computes Montgomery parameters with a variable-time division and branches on the bits of the
-//! candidate in its Lucas test.
+//! Lucas test of `crypto-primes` 0.7 runs once per prime (and on the rare base-2 strong
+//! pseudoprimes) and, like `rsa` 0.10 itself, computes Montgomery parameters with a variable-time
+//! division and branches on the bits of the candidate.
 //!
 //! Intermediate buffers holding candidates, starts and residues are zeroized when dropped.
 
@@ -52,8 +54,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crypto_bigint::{BitOps, BoxedUint, Odd, RandomBits};
-use crypto_primes::Flavor;
-use crypto_primes::hazmat::MillerRabin;
+use crypto_primes::hazmat::{AStarBase, LucasCheck, MillerRabin, lucas_test};
 use rand::CryptoRng;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -653,10 +654,14 @@ fn quick_test(words: &[u64], stop: &dyn Fn() -> bool, fast: bool) -> Option<bool
     Some(result)
 }
 
-/// The independent confirmation: `crypto-primes`' Baillie-PSW (Miller-Rabin base 2 and a strong
-/// Lucas test), the test `rsa` 0.10 applies to its candidates.
+/// The second half of Baillie-PSW, for a candidate that passed [`quick_test`]: `crypto-primes`'
+/// strong Lucas test with the A\* base and the checks of Baillie, Fiori and Wagstaff (2021) —
+/// what [`crypto_primes::is_prime`] runs after its own Miller-Rabin base 2, so that the two
+/// together are the whole test `rsa` 0.10 applies to its candidates.
 fn confirm(n: &BoxedUint) -> bool {
-    crypto_primes::is_prime(Flavor::Any, n)
+    Odd::new(n.clone())
+        .into_option()
+        .is_some_and(|odd| lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1202,6 +1207,7 @@ mod mont {
 mod tests {
     use super::*;
     use crypto_bigint::{BoxedUint, NonZero, Resize};
+    use crypto_primes::Flavor;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -1508,6 +1514,7 @@ mod tests {
                 assert_eq!(mont::miller_rabin_base_2::<N>(&words, &never), Some(theirs));
                 if theirs {
                     assert!(!crypto_primes::is_prime(Flavor::Any, &n));
+                    assert!(!confirm(&n));
                     found += 1;
                     if found == 3 {
                         break;
