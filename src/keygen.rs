@@ -24,8 +24,8 @@
 //! # Strength of the primality test
 //!
 //! A candidate that passes the Miller-Rabin test (base 2) is then put through `crypto-primes`'
-//! strong Lucas test ([`lucas_test`](crypto_primes::hazmat::lucas_test) with the A\* base and
-//! [`LucasCheck::Bpsw21`](crypto_primes::hazmat::LucasCheck::Bpsw21)). The two together are
+//! strong Lucas test ([`lucas_test`] with the A\* base and
+//! [`LucasCheck::Bpsw21`]). The two together are
 //! Baillie-PSW as strengthened by Baillie, Fiori and Wagstaff in 2021 — exactly what
 //! [`crypto_primes::is_prime`] runs, and the whole test `rsa` 0.10 applies — without repeating
 //! the Miller-Rabin test. No composite is known to pass it. The key is then built by `rsa`'s
