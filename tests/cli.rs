@@ -130,21 +130,7 @@ fn the_cli_set_verifies_and_uses_defaults() {
     assert_eq!(days(ca.certificate()), 3650, "default validity");
     let node = cert(&dir, "192.168.10.12.cert");
     assert!(node.is_server_auth() && node.is_client_auth());
-    let out = common::openssl(
-        &[
-            "verify",
-            "-x509_strict",
-            "-CAfile",
-            "root.cert",
-            "-purpose",
-            "sslserver",
-            "-verify_ip",
-            "192.168.10.12",
-            "192.168.10.12.cert",
-        ],
-        &dir,
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::assert_strict_server(&dir, "root.cert", "192.168.10.12.cert", "192.168.10.12");
 }
 
 #[test]
@@ -526,19 +512,5 @@ fn csr_commands_keep_the_node_key_on_the_node() {
         cert.public_key_der().unwrap(),
         key.public_key_der().unwrap()
     );
-    let out = common::openssl(
-        &[
-            "verify",
-            "-x509_strict",
-            "-CAfile",
-            "ca/root.cert",
-            "-purpose",
-            "sslserver",
-            "-verify_ip",
-            "10.0.0.5",
-            "node/10.0.0.5.cert",
-        ],
-        d,
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::assert_strict_server(d, "ca/root.cert", "node/10.0.0.5.cert", "10.0.0.5");
 }

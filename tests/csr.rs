@@ -165,20 +165,7 @@ fn an_openssl_request_gets_our_profile_not_its_wishes() {
         "{text}"
     );
     assert!(!text.contains("Certificate Sign"), "{text}");
-    common::openssl_ok(
-        &[
-            "verify",
-            "-x509_strict",
-            "-CAfile",
-            "root.cert",
-            "-purpose",
-            "sslserver",
-            "-verify_ip",
-            "10.1.0.6",
-            "n.cert",
-        ],
-        d,
-    );
+    common::assert_strict_server(d, "root.cert", "n.cert", "10.1.0.6");
 }
 
 #[test]

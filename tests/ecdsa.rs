@@ -82,20 +82,7 @@ fn ecdsa_sets_verify() {
         common::put(d, "root.cert", &ca.certificate().to_pem().unwrap());
         common::put(d, "node.cert", &node.cert_pem().unwrap());
         common::put(d, "node.key", &node.key_pem(KeyFormat::Pkcs1).unwrap());
-        common::openssl_ok(
-            &[
-                "verify",
-                "-x509_strict",
-                "-CAfile",
-                "root.cert",
-                "-purpose",
-                "sslserver",
-                "-verify_ip",
-                "10.0.0.1",
-                "node.cert",
-            ],
-            d,
-        );
+        common::assert_strict_server(d, "root.cert", "node.cert", "10.0.0.1");
         common::openssl_ok(&["ec", "-check", "-noout", "-in", "node.key"], d);
 
         // The CA reloads from both key formats and keeps issuing.

@@ -128,3 +128,22 @@ pub fn webpki_verify(
         None => Ok(()),
     }
 }
+
+/// Asserts that `openssl verify -x509_strict` accepts `leaf` (issued by `ca`, paths relative to
+/// `dir`) as a TLS server certificate for `ip`.
+pub fn assert_strict_server(dir: &Path, ca: &str, leaf: &str, ip: &str) {
+    openssl_ok(
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            ca,
+            "-purpose",
+            "sslserver",
+            "-verify_ip",
+            ip,
+            leaf,
+        ],
+        dir,
+    );
+}
