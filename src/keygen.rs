@@ -12,9 +12,10 @@
 //!   computed a machine word of primes at a time.
 //! - **A faster Miller-Rabin test** (base 2) for the common prime sizes (1024, 1536 and 2048
 //!   bits): Montgomery arithmetic specialised to the size, a product-scanning squaring with the
-//!   reduction interleaved, and the multiplications by the base done as modular doublings —
-//!   about 1.8 times as fast as `crypto-primes`' test. (In builds with debug assertions, where this
-//!   crate is not optimised, `crypto-primes`' test is used instead: same answers.)
+//!   reduction interleaved, and the exponent processed in windows of 6 bits whose
+//!   multiplication by `2^digit` is a shift and a one-word quotient reduction — a little over
+//!   twice as fast as `crypto-primes`' test. (In builds with debug assertions, where this crate
+//!   is not optimised, `crypto-primes`' tests are used instead: same answers.)
 //! - **A pool of threads** ([`KeyGenerator::threads`], by default the available parallelism)
 //!   testing the candidates of the searches together, lowest candidate first. The result does not
 //!   depend on the number of threads nor on their timing: a prime is only taken once every lower
@@ -23,12 +24,16 @@
 //!
 //! # Strength of the primality test
 //!
-//! A candidate that passes the Miller-Rabin test (base 2) is then put through `crypto-primes`'
-//! strong Lucas test ([`lucas_test`] with the A\* base and
-//! [`LucasCheck::Bpsw21`]). The two together are
-//! Baillie-PSW as strengthened by Baillie, Fiori and Wagstaff in 2021 — exactly what
+//! A candidate that passes the Miller-Rabin test (base 2) is then put through a strong Lucas
+//! test with the A\* base and the checks of Baillie, Fiori and Wagstaff (2021) — the same test
+//! as `crypto-primes`' [`lucas_test`] with [`AStarBase`] and [`LucasCheck::Bpsw21`], whose base
+//! selection it reuses, done here in constant time with the Montgomery arithmetic above (a
+//! ladder over the bits of `n + 1`; `crypto-primes`' is used for other sizes and in debug
+//! builds). The two together are Baillie-PSW as strengthened in 2021 — exactly what
 //! [`crypto_primes::is_prime`] runs, and the whole test `rsa` 0.10 applies — without repeating
-//! the Miller-Rabin test. No composite is known to pass it. The key is then built by `rsa`'s
+//! the Miller-Rabin test. No composite is known to pass it. The tests of this module check
+//! both halves against `crypto-primes` on random numbers, primes and base-2 strong
+//! pseudoprimes. The key is then built by `rsa`'s
 //! `PrivateKey::from_p_q` (d = e<sup>−1</sup> mod λ(n)), which validates it, and this module
 //! checks `|p − q| > 2^(bits/2 − 100)` (FIPS 186-5, A.1.3) and that e = 65537 is invertible.
 //!
@@ -39,13 +44,15 @@
 //! written to take the same time whatever their value — the residues modulo the sieving primes
 //! (two-by-one-word divisions and Barrett reductions with precomputed reciprocals, masked
 //! corrections, no hardware division) and the
-//! fast Miller-Rabin test (a fixed sequence of squarings and doublings over all the bits of
-//! `n − 1`, masked selections, no early exit on the value). What the timing of a search does
+//! Miller-Rabin and Lucas tests (fixed sequences of Montgomery operations over all the bits of
+//! `n ∓ 1`, masked selections, no early exit on the value; the checks for ±1, resp. 0, are made
+//! at every step of the low word — the only place they can matter when that word of `n ∓ 1` is
+//! not zero, which is all but a 2^−63 fraction of candidates). What the timing of a search does
 //! reveal is public anyway: how many candidates were tested, and the sieve's pattern of struck
-//! out candidates (its marking pass touches memory at offsets that depend on the residues). The
-//! Lucas test of `crypto-primes` 0.7 runs once per prime (and on the rare base-2 strong
-//! pseudoprimes) and, like `rsa` 0.10 itself, computes Montgomery parameters with a variable-time
-//! division and branches on the bits of the candidate.
+//! out candidates (its marking pass touches memory at offsets that depend on the residues). Left
+//! variable-time: the choice of the Lucas base (`crypto-primes`' Jacobi symbols of a few small
+//! `D`, on the prime only, as in `rsa` 0.10) and the Jacobi symbol `(Q/n)`, which tell a few
+//! residues of the prime modulo small numbers.
 //!
 //! Intermediate buffers holding candidates, starts and residues are zeroized when dropped.
 
@@ -54,7 +61,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crypto_bigint::{BitOps, BoxedUint, Odd, RandomBits};
-use crypto_primes::hazmat::{AStarBase, LucasCheck, MillerRabin, lucas_test};
+use crypto_primes::hazmat::{AStarBase, LucasBase as _, LucasCheck, MillerRabin, lucas_test};
 use rand::CryptoRng;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -659,9 +666,97 @@ fn quick_test(words: &[u64], stop: &dyn Fn() -> bool, fast: bool) -> Option<bool
 /// what [`crypto_primes::is_prime`] runs after its own Miller-Rabin base 2, so that the two
 /// together are the whole test `rsa` 0.10 applies to its candidates.
 fn confirm(n: &BoxedUint) -> bool {
-    Odd::new(n.clone())
-        .into_option()
-        .is_some_and(|odd| lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime())
+    confirm_with(n, FAST_TEST)
+}
+
+/// [`confirm`]; with `fast`, this module's constant-time Lucas test for the common sizes
+/// ([`mont::lucas_bpsw21`]), else `crypto-primes`' (the same checks, the same answers).
+fn confirm_with(n: &BoxedUint, fast: bool) -> bool {
+    let Some(odd) = Odd::new(n.clone()).into_option() else {
+        return false;
+    };
+    let words = n.as_words();
+    let top_bit_set = words.last().is_some_and(|&w| w >> 63 == 1);
+    // n + 1 must not overflow (n = 2^(64N) − 1 is divisible by 3 anyway).
+    if !fast || !top_bit_set || words.iter().all(|&w| w == u64::MAX) {
+        return lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime();
+    }
+    // The base: `crypto-primes`' own choice (Selfridge's method A*), which also rules out
+    // squares; then gcd(n, Q) = 1 and the Jacobi symbol (Q/n) for the Euler criterion.
+    let (p, abs_q, q_negative) = match AStarBase.generate(&odd) {
+        Ok(base) => base,
+        Err(primality) => return primality.is_probably_prime(),
+    };
+    let q_jacobi = jacobi_of_small(abs_q, q_negative, words);
+    if q_jacobi == 0 {
+        return false; // gcd(n, Q) > 1, and n > |Q|
+    }
+    let base = mont::LucasBase {
+        p,
+        abs_q,
+        q_negative,
+        q_jacobi_negative: q_jacobi < 0,
+    };
+    let result = if let Ok(n) = <&[u64; 8]>::try_from(words) {
+        mont::lucas_bpsw21::<8>(n, base)
+    } else if let Ok(n) = <&[u64; 16]>::try_from(words) {
+        mont::lucas_bpsw21::<16>(n, base)
+    } else if let Ok(n) = <&[u64; 24]>::try_from(words) {
+        mont::lucas_bpsw21::<24>(n, base)
+    } else if let Ok(n) = <&[u64; 32]>::try_from(words) {
+        mont::lucas_bpsw21::<32>(n, base)
+    } else {
+        return lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime();
+    };
+    drop(odd);
+    result
+}
+
+/// The Jacobi symbol `(a/m)` of small numbers, `m` odd: 1, −1, or 0 if `gcd(a, m) > 1`.
+fn jacobi_words(mut a: u64, mut m: u64) -> i8 {
+    debug_assert!(m & 1 == 1);
+    a %= m;
+    let mut result = 1;
+    while a != 0 {
+        let twos = a.trailing_zeros();
+        a >>= twos;
+        if twos & 1 == 1 && (m % 8 == 3 || m % 8 == 5) {
+            result = -result;
+        }
+        if a % 4 == 3 && m % 4 == 3 {
+            result = -result;
+        }
+        (a, m) = (m % a, a);
+    }
+    if m == 1 { result } else { 0 }
+}
+
+/// The Jacobi symbol `(±abs_a / n)` for odd `n` (little-endian words) and a small `abs_a`, by
+/// quadratic reciprocity; `n mod a'` with [`Divisor`]'s constant-time remainder.
+fn jacobi_of_small(abs_a: u64, a_negative: bool, n: &[u64]) -> i8 {
+    let n_mod_8 = n[0] % 8;
+    let mut result = 1;
+    // (−1/n) = −1 iff n ≡ 3 (mod 4).
+    if a_negative && n_mod_8 % 4 == 3 {
+        result = -result;
+    }
+    if abs_a == 0 {
+        return 0;
+    }
+    // (2/n) = −1 iff n ≡ 3, 5 (mod 8).
+    let twos = abs_a.trailing_zeros();
+    let odd_a = abs_a >> twos;
+    if twos & 1 == 1 && (n_mod_8 == 3 || n_mod_8 == 5) {
+        result = -result;
+    }
+    if odd_a == 1 {
+        return result;
+    }
+    // (a/n) = (n/a), negated iff a ≡ n ≡ 3 (mod 4).
+    if odd_a % 4 == 3 && n_mod_8 % 4 == 3 {
+        result = -result;
+    }
+    result * jacobi_words(Divisor::new(odd_a).rem(n), odd_a)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1127,6 +1222,305 @@ mod mont {
         reduce_once(&t, (a[N - 1] >> 63) & bit, n)
     }
 
+    /// `floor((2^128 − 1) / d) − 2^64` for `d` with its top bit set (the reciprocal of Möller
+    /// and Granlund's two-by-one division), in constant time: a restoring division, one
+    /// quotient bit per step, selections by masks.
+    pub(super) fn reciprocal(d: u64) -> u64 {
+        debug_assert!(d >> 63 == 1);
+        // The numerator is (2^64 − 1 − d)·2^64 + 2^64 − 1; its high word !d is below d.
+        let mut rem = u128::from(!d);
+        let mut q = 0u64;
+        for _ in 0..64 {
+            rem = (rem << 1) | 1;
+            let (diff, borrow) = rem.overflowing_sub(u128::from(d));
+            let take = u64::from(!borrow);
+            let mask = u128::from(take).wrapping_neg();
+            rem = (diff & mask) | (rem & !mask);
+            q = (q << 1) | take;
+        }
+        q
+    }
+
+    /// `a·2^k mod n` for `a < n` and `k < 64`, in constant time; `v` is
+    /// [`reciprocal`]`(n[N − 1])`. The shift overflows into one word `t`; the quotient of
+    /// `t·2^(64N) + …` by `n` is estimated from the top two words and the top word of `n` with
+    /// Möller and Granlund's division (masked corrections), which is at most 2 too large for
+    /// a normalised `n` (Knuth, TAOCP vol. 2, 4.3.1, Theorem B), then the remainder is corrected
+    /// by adding `n` back at most twice, by masks.
+    #[inline(always)]
+    pub(super) fn shl_mod<const N: usize>(a: &[u64; N], k: u32, n: &[u64; N], v: u64) -> [u64; N] {
+        debug_assert!(k < 64 && n[N - 1] >> 63 == 1);
+        // x = a·2^k = t·2^(64N) + x[..]; `>> 1 >> (63 − k)` is `>> (64 − k)`, defined for k = 0.
+        let mut x = [0u64; N];
+        let mut below = 0u64;
+        for i in 0..N {
+            x[i] = (a[i] << k) | ((below >> 1) >> (63 - k));
+            below = a[i];
+        }
+        let t = (below >> 1) >> (63 - k);
+        reduce_wide(&x, t, n, v)
+    }
+
+    /// `a·c mod n` for `a < n` and `c < 2^63`, in constant time (as [`shl_mod`]).
+    #[inline(always)]
+    #[expect(clippy::cast_possible_truncation, reason = "splitting into words")]
+    pub(super) fn mul_small<const N: usize>(
+        a: &[u64; N],
+        c: u64,
+        n: &[u64; N],
+        v: u64,
+    ) -> [u64; N] {
+        debug_assert!(c >> 63 == 0);
+        let mut x = [0u64; N];
+        let mut carry = 0u64;
+        for i in 0..N {
+            let p = u128::from(a[i]) * u128::from(c) + u128::from(carry);
+            x[i] = p as u64;
+            carry = (p >> 64) as u64;
+        }
+        reduce_wide(&x, carry, n, v)
+    }
+
+    /// `(t·2^(64N) + x) mod n` for `t < 2^63` and `t·2^(64N) + x < 2^63·n`; see [`shl_mod`].
+    #[inline(always)]
+    #[expect(clippy::cast_possible_truncation, reason = "splitting into words")]
+    fn reduce_wide<const N: usize>(x: &[u64; N], t: u64, n: &[u64; N], v: u64) -> [u64; N] {
+        // q = floor((t·2^64 + x[N − 1]) / n[N − 1]), with t < 2^63 ≤ n[N − 1].
+        let d = n[N - 1];
+        let qq = (u128::from(v) * u128::from(t))
+            .wrapping_add((u128::from(t) << 64) | u128::from(x[N - 1]));
+        let mut q = ((qq >> 64) as u64).wrapping_add(1);
+        let r = x[N - 1].wrapping_sub(q.wrapping_mul(d));
+        let adjust = u64::from(r > (qq as u64)).wrapping_neg();
+        q = q.wrapping_add(adjust);
+        let r = r.wrapping_add(d & adjust);
+        q = q.wrapping_add(u64::from(r >= d));
+        // x − q·n, in [−2n, n), as N words and a two's complement top word.
+        let mut out = [0u64; N];
+        let mut carry = 0u64;
+        let mut borrow = 0u64;
+        for i in 0..N {
+            let p = u128::from(q) * u128::from(n[i]) + u128::from(carry);
+            carry = (p >> 64) as u64;
+            let (w, b1) = x[i].overflowing_sub(p as u64);
+            let (w, b2) = w.overflowing_sub(borrow);
+            out[i] = w;
+            borrow = u64::from(b1 | b2);
+        }
+        let mut top = t.wrapping_sub(carry).wrapping_sub(borrow);
+        for _ in 0..2 {
+            let negative = 0u64.wrapping_sub(top >> 63);
+            let mut c = 0u64;
+            for i in 0..N {
+                let sum = u128::from(out[i]) + u128::from(n[i] & negative) + u128::from(c);
+                out[i] = sum as u64;
+                c = (sum >> 64) as u64;
+            }
+            top = top.wrapping_add(c);
+        }
+        debug_assert_eq!(top, 0);
+        out
+    }
+
+    /// `a·b·2^(−64N) mod n`, for `a, b < n`: product scanning with the Montgomery reduction
+    /// interleaved, as [`square`] but without the symmetry.
+    #[inline(always)]
+    pub(super) fn mul<const N: usize>(
+        a: &[u64; N],
+        b: &[u64; N],
+        n: &[u64; N],
+        n_inv: u64,
+    ) -> [u64; N] {
+        let mut m = [0u64; N];
+        let mut out = [0u64; N];
+        let mut acc = Acc::ZERO;
+        for k in 0..2 * N - 1 {
+            let i_lo = (k + 1).saturating_sub(N);
+            for i in i_lo..=k.min(N - 1) {
+                acc.add_product(a[i], b[k - i]);
+            }
+            for i in i_lo..k.min(N) {
+                acc.add_product(m[i], n[k - i]);
+            }
+            if k < N {
+                let mk = acc.c0.wrapping_mul(n_inv);
+                m[k] = mk;
+                acc.add_product(mk, n[0]);
+                acc.shift();
+            } else {
+                out[k - N] = acc.shift();
+            }
+        }
+        out[N - 1] = acc.shift();
+        reduce_once(&out, acc.c0, n)
+    }
+
+    /// `a − b mod n` for `a, b < n`, in constant time.
+    #[inline(always)]
+    pub(super) fn sub_mod<const N: usize>(a: &[u64; N], b: &[u64; N], n: &[u64; N]) -> [u64; N] {
+        let mut d = [0u64; N];
+        let mut borrow = 0u64;
+        for i in 0..N {
+            let (x, b1) = a[i].overflowing_sub(b[i]);
+            let (x, b2) = x.overflowing_sub(borrow);
+            d[i] = x;
+            borrow = u64::from(b1 | b2);
+        }
+        let mask = borrow.wrapping_neg();
+        let mut carry = 0u64;
+        for i in 0..N {
+            let (x, c1) = d[i].overflowing_add(n[i] & mask);
+            let (x, c2) = x.overflowing_add(carry);
+            d[i] = x;
+            carry = u64::from(c1 | c2);
+        }
+        d
+    }
+
+    /// `b` where `mask` is all ones, else `a` (`mask` is all ones or zero).
+    #[inline(always)]
+    fn select<const N: usize>(a: &[u64; N], b: &[u64; N], mask: u64) -> [u64; N] {
+        let mut out = [0u64; N];
+        for i in 0..N {
+            out[i] = (a[i] & !mask) | (b[i] & mask);
+        }
+        out
+    }
+
+    /// All ones if `a` is zero, else zero, in constant time.
+    #[inline(always)]
+    fn zero_mask<const N: usize>(a: &[u64; N]) -> u64 {
+        let mut any = 0;
+        for &w in a {
+            any |= w;
+        }
+        ((any | any.wrapping_neg()) >> 63).wrapping_sub(1)
+    }
+
+    /// The base `(P, Q)` of [`lucas_bpsw21`] and the Jacobi symbol `(Q/n)` (±1).
+    #[derive(Clone, Copy, Debug)]
+    pub(super) struct LucasBase {
+        /// `P`, below 2^62.
+        pub(super) p: u64,
+        /// `|Q|`, below 2^62.
+        pub(super) abs_q: u64,
+        /// `Q < 0`.
+        pub(super) q_negative: bool,
+        /// `(Q/n) = −1`.
+        pub(super) q_jacobi_negative: bool,
+    }
+
+    /// The strong Lucas test with the checks of Baillie, Fiori and Wagstaff (2021) — what
+    /// `crypto-primes`' `lucas_test(n, AStarBase, LucasCheck::Bpsw21)` does once it has the base
+    /// (`(D/n) = −1` for `D = P² − 4Q`, gcd(n, Q) = 1) — in a time independent of `n`'s value.
+    ///
+    /// With `n + 1 = 2^s·d`, `d` odd, `n` passes if (`U_d ≡ 0` or `V_(d·2^r) ≡ 0` for some
+    /// `0 ≤ r < s`) and `V_(n+1) ≡ 2Q` and `Q^((n+1)/2) ≡ Q·(Q/n)`, all modulo `n`. A Montgomery
+    /// ladder over every bit of `n + 1` keeps `(V_k, V_(k+1), Q^k)`:
+    /// `V_2k = V_k² − 2Q^k`, `V_(2k+1) = V_k·V_(k+1) − P·Q^k`, with selections by masks. `U_d`
+    /// is not kept: `D·U_k = 2V_(k+1) − P·V_k`, and `D` is invertible modulo `n` as
+    /// `(D/n) ≠ 0`, so `U_d ≡ 0` iff `2V_(d+1) ≡ P·V_d`. The checks concern the steps at and
+    /// below bit `s`: when the low word of `n + 1` is not zero, only that word's steps make them.
+    ///
+    /// `n` must be odd with its top bit set, and `n + 1` must not overflow.
+    pub(super) fn lucas_bpsw21<const N: usize>(n: &[u64; N], base: LucasBase) -> bool {
+        debug_assert!(n[0] & 1 == 1 && n[N - 1] >> 63 == 1);
+        debug_assert!(base.p >> 62 == 0 && base.abs_q >> 62 == 0);
+        let n_inv = neg_inverse(n[0]);
+        let v = reciprocal(n[N - 1]);
+        // Montgomery forms: 1 = 2^(64N) − n (as n > 2^(64N − 1)), 2, P, Q, −Q·(Q/n)…
+        let mut one = [0u64; N];
+        let mut borrow = 0u64;
+        for i in 0..N {
+            let (x, b1) = 0u64.overflowing_sub(n[i]);
+            let (x, b2) = x.overflowing_sub(borrow);
+            one[i] = x;
+            borrow = u64::from(b1 | b2);
+        }
+        let zero = [0u64; N];
+        let neg = |a: &[u64; N]| sub_mod(&zero, a, n);
+        let two = shl_mod(&one, 1, n, v);
+        let p = mul_small(&one, base.p, n, v);
+        let abs_q = mul_small(&one, base.abs_q, n, v);
+        let q = if base.q_negative { neg(&abs_q) } else { abs_q };
+        let two_q = shl_mod(&q, 1, n, v);
+        let euler_target = if base.q_jacobi_negative { neg(&q) } else { q };
+        // e = n + 1 = 2^s·d; s by a constant-time scan.
+        let mut e = [0u64; N];
+        let mut carry = 1u64;
+        for i in 0..N {
+            let (x, c) = n[i].overflowing_add(carry);
+            e[i] = x;
+            carry = u64::from(c);
+        }
+        let mut s: u64 = 0;
+        let mut seen = 0u64;
+        for (i, &w) in e.iter().enumerate() {
+            let nonzero = ((w | w.wrapping_neg()) >> 63).wrapping_neg();
+            let first = nonzero & !seen;
+            s |= first & (64 * i as u64 + u64::from(w.trailing_zeros()));
+            seen |= nonzero;
+        }
+        let checked_below = if e[0] == 0 { 64 * N } else { 64 };
+        // k = 0: V_0 = 2, V_1 = P, Q^0 = 1.
+        let (mut v0, mut v1, mut qk) = (two, p, one);
+        let (mut strong, mut lucas_v, mut euler) = (0u64, 0u64, 0u64);
+        for i in (0..64 * N).rev() {
+            let bit = (e[i / 64] >> (i % 64)) & 1;
+            let mask = bit.wrapping_neg();
+            // T = Q^(k + bit); Q^(2k + bit) = (Q^k)²·Q^bit.
+            let q_bit = (base.abs_q & mask) | (1 & !mask);
+            let two_t_abs = mul_small(&qk, 2 * q_bit, n, v);
+            let negate = mask & u64::from(base.q_negative).wrapping_neg();
+            let two_t = select(&two_t_abs, &neg(&two_t_abs), negate);
+            let qk_sq = square(&qk, n, n_inv);
+            let qk_next_abs = mul_small(&qk_sq, q_bit, n, v);
+            let qk_next = select(&qk_next_abs, &neg(&qk_next_abs), negate);
+            // V_(2k + 2·bit) = V_(k + bit)² − 2·Q^(k + bit); V_(2k+1) = V_k·V_(k+1) − P·Q^k.
+            let x = select(&v0, &v1, mask);
+            let sq = sub_mod(&square(&x, n, n_inv), &two_t, n);
+            // P is 1 or 5 with the A* base (which P is tells only which base was chosen).
+            let pqk = if base.p == 1 {
+                qk
+            } else {
+                mul_small(&qk, base.p, n, v)
+            };
+            let m = sub_mod(&mul(&v0, &v1, n, n_inv), &pqk, n);
+            v0 = select(&sq, &m, mask);
+            v1 = select(&m, &sq, mask);
+            qk = qk_next;
+            if i < checked_below {
+                // Now k = (n + 1) >> i.
+                let i = i as u64;
+                let at = |j: u64| ((j ^ i) | (j ^ i).wrapping_neg()) >> 63 ^ 1;
+                let at_or_below_s = u64::from(i >= 1) & (s.wrapping_sub(i) >> 63 ^ 1);
+                // At i = s: U_d ≡ 0 iff 2V_(d+1) − P·V_d ≡ 0.
+                let u_d = sub_mod(&shl_mod(&v1, 1, n, v), &mul_small(&v0, base.p, n, v), n);
+                strong |= at(s) & zero_mask(&u_d) & 1;
+                strong |= at_or_below_s & zero_mask(&v0) & 1;
+                euler |= at(1) & equal_mask(&qk, &euler_target) & 1;
+                lucas_v |= at(0) & equal_mask(&v0, &two_q) & 1;
+            }
+        }
+        strong & lucas_v & euler == 1
+    }
+
+    /// The windows in which a word of the exponent is processed by [`miller_rabin_base_2`]:
+    /// (shift, width), from the top; widths up to 6 keep `2^digit` within one word.
+    const WINDOWS: [(u32, u32); 11] = [
+        (58, 6),
+        (52, 6),
+        (46, 6),
+        (40, 6),
+        (34, 6),
+        (28, 6),
+        (22, 6),
+        (16, 6),
+        (10, 6),
+        (4, 6),
+        (0, 4),
+    ];
+
     /// All ones if `a == b`, else zero, in constant time.
     #[inline(always)]
     fn equal_mask<const N: usize>(a: &[u64; N], b: &[u64; N]) -> u64 {
@@ -1140,13 +1534,28 @@ mod mont {
 
     /// The Miller-Rabin test of `n` to base 2: whether `n` is a strong probable prime to base 2.
     ///
-    /// `n` must be odd with its top bit set. Runs in a time independent of `n`'s value: a
-    /// squaring and a doubling for each of the `64·N` bits of `n − 1`, selections by masks, and
-    /// the checks for 1 and −1 at every step. Calls `stop` every 64 steps and gives up
-    /// (`None`) if it says so.
+    /// `n` must be odd with its top bit set. `2^(n − 1)` is computed left to right over the
+    /// bits of `e = n − 1 = 2^s·d`. The checks for 1 and −1 concern the steps at and below bit
+    /// `s`, so when the low word of `e` is not zero (`s < 64`: all odd `n` but a 2^−63 fraction),
+    /// the words above it are processed in windows of up to 6 bits — that many squarings, then
+    /// one multiplication by `2^digit` ([`shl_mod`]) — and the low word bit by bit: a squaring,
+    /// a doubling by mask, the checks at every step. (If the low word is zero, every word is
+    /// processed bit by bit; that branch tells only that the low word of `n − 1` is zero.)
+    /// Either way the sequence of operations does not depend on the other bits of `n`, nor on
+    /// `s`. Calls `stop` once per word and gives up (`None`) if it says so.
     pub(super) fn miller_rabin_base_2<const N: usize>(
         n: &[u64; N],
         stop: &dyn Fn() -> bool,
+    ) -> Option<bool> {
+        miller_rabin_base_2_with(n, stop, true)
+    }
+
+    /// [`miller_rabin_base_2`], with `windows` false: every bit one by one (for the tests).
+    #[inline(always)]
+    pub(super) fn miller_rabin_base_2_with<const N: usize>(
+        n: &[u64; N],
+        stop: &dyn Fn() -> bool,
+        windows: bool,
     ) -> Option<bool> {
         debug_assert!(n[0] & 1 == 1 && n[N - 1] >> 63 == 1);
         let n_inv = neg_inverse(n[0]);
@@ -1182,8 +1591,26 @@ mod mont {
         }
         // Left to right over the bits of e: y = 2^(e >> i) after bit i.
         let mut y = one;
+        let bit_by_bit = if e[0] == 0 || !windows { 64 * N } else { 64 };
+        if bit_by_bit < 64 * N {
+            let v = reciprocal(n[N - 1]);
+            for word in (1..N).rev() {
+                if stop() {
+                    return None;
+                }
+                for (shift, width) in WINDOWS {
+                    for _ in 0..width {
+                        y = square(&y, n, n_inv);
+                    }
+                    let digit = (e[word] >> shift) & ((1 << width) - 1);
+                    #[expect(clippy::cast_possible_truncation, reason = "below 64")]
+                    let digit = digit as u32;
+                    y = shl_mod(&y, digit, n, v);
+                }
+            }
+        }
         let mut passed = 0u64;
-        for i in (0..64 * N).rev() {
+        for i in (0..bit_by_bit).rev() {
             if i % 64 == 63 && stop() {
                 return None;
             }
@@ -1383,6 +1810,285 @@ mod tests {
         check::<16>(&mut rng);
         check::<24>(&mut rng);
         check::<32>(&mut rng);
+    }
+
+    #[test]
+    fn reciprocal_matches_the_division() {
+        let mut rng = StdRng::seed_from_u64(10);
+        let edges = [
+            1 << 63,
+            (1 << 63) + 1,
+            u64::MAX,
+            u64::MAX - 1,
+            0xc000_0000_0000_0000,
+        ];
+        let random = (0..2000).map(|_| rng.next_u64() | 1 << 63);
+        for d in edges.into_iter().chain(random) {
+            let want = ((u128::from(!d) << 64) | u128::from(u64::MAX)) / u128::from(d);
+            assert_eq!(u128::from(mont::reciprocal(d)), want, "{d:x}");
+        }
+    }
+
+    #[test]
+    fn shifts_modulo_n_match_crypto_bigint() {
+        fn check<const N: usize>(rng: &mut StdRng) {
+            for round in 0..400 {
+                let mut n: [u64; N] = std::array::from_fn(|_| rng.next_u64());
+                match round % 5 {
+                    0 => n = [u64::MAX; N],
+                    1 => {
+                        n = [0; N];
+                        n[N - 1] = 1 << 63;
+                    }
+                    2 => n[N - 1] = 1 << 63,
+                    _ => {}
+                }
+                n[0] |= 1;
+                n[N - 1] |= 1 << 63;
+                let nz = NonZero::new(to_uint(&n).resize(64 * N as u32 + 64)).unwrap();
+                let a: [u64; N] = match round % 4 {
+                    0 => [0; N],
+                    1 => {
+                        let mut m = n;
+                        m[0] -= 1;
+                        m
+                    }
+                    _ => {
+                        let w: [u64; N] = std::array::from_fn(|_| rng.next_u64());
+                        let r = to_uint(&w).resize(64 * N as u32 + 64).rem(&nz);
+                        std::array::from_fn(|i| r.as_words()[i])
+                    }
+                };
+                let v = mont::reciprocal(n[N - 1]);
+                for k in [0, 1, 2, 31, 62, 63, rng.next_u32() % 64] {
+                    let want = to_uint(&a)
+                        .resize(64 * N as u32 + 64)
+                        .shl_vartime(k)
+                        .unwrap()
+                        .rem(&nz)
+                        .resize(64 * N as u32);
+                    let got = mont::shl_mod(&a, k, &n, v);
+                    assert_eq!(to_uint(&got), want, "k = {k}, a = {a:x?}, n = {n:x?}");
+                }
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(11);
+        check::<1>(&mut rng);
+        check::<2>(&mut rng);
+        check::<8>(&mut rng);
+        check::<16>(&mut rng);
+        check::<32>(&mut rng);
+    }
+
+    #[test]
+    fn windows_and_bit_by_bit_agree() {
+        fn check<const N: usize>(rng: &mut StdRng, rounds: usize) {
+            let never = || false;
+            for round in 0..rounds {
+                let s = 1 + round % 12;
+                let n: [u64; N] = random_odd_with_s(rng, N, s).try_into().unwrap();
+                assert_eq!(
+                    mont::miller_rabin_base_2_with(&n, &never, true),
+                    mont::miller_rabin_base_2_with(&n, &never, false),
+                    "{n:x?}"
+                );
+            }
+            for s in [1, 5, 63].into_iter().filter(|&s| s < 64 * N - 8) {
+                let p: [u64; N] = random_prime_with_s(rng, N, s).try_into().unwrap();
+                assert_eq!(mont::miller_rabin_base_2_with(&p, &never, true), Some(true));
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(12);
+        check::<1>(&mut rng, 2000);
+        check::<2>(&mut rng, 2000);
+        check::<4>(&mut rng, 300);
+        check::<16>(&mut rng, if cfg!(debug_assertions) { 4 } else { 200 });
+    }
+
+    #[test]
+    fn jacobi_symbols_match_euler_criterion() {
+        // (a/p) ≡ a^((p−1)/2) (mod p) for odd primes p.
+        let pow = |a: u64, e: u64, m: u64| {
+            let (mut r, mut b, mut e) = (1u128, u128::from(a % m), e);
+            while e > 0 {
+                if e & 1 == 1 {
+                    r = r * b % u128::from(m);
+                }
+                b = b * b % u128::from(m);
+                e >>= 1;
+            }
+            r as u64
+        };
+        for p in odd_primes_up_to(2000) {
+            for a in 0..200u64 {
+                let euler = match pow(a, (u64::from(p) - 1) / 2, u64::from(p)) {
+                    0 => 0,
+                    1 => 1,
+                    _ => -1,
+                };
+                assert_eq!(jacobi_words(a, u64::from(p)), euler, "({a}/{p})");
+                assert_eq!(
+                    jacobi_of_small(a, false, &[u64::from(p)]),
+                    euler,
+                    "({a}/{p})"
+                );
+                let minus = jacobi_words(u64::from(p) - a % u64::from(p), u64::from(p));
+                assert_eq!(
+                    jacobi_of_small(a, true, &[u64::from(p)]),
+                    minus,
+                    "(−{a}/{p})"
+                );
+            }
+        }
+        // Multiplicative in the denominator, across several words.
+        let mut rng = StdRng::seed_from_u64(13);
+        for _ in 0..200 {
+            let words = random_words(&mut rng, 4);
+            let mut n = to_uint(&words);
+            n.set_bit_vartime(0, true);
+            for a in [2u64, 3, 5, 6, 7, 11, 12, 13, 1 << 40] {
+                let r = n
+                    .rem(&NonZero::new(BoxedUint::from(a * 8)).unwrap())
+                    .as_words()[0];
+                // (a/n) by reciprocity on n mod 8a, which determines it.
+                let small = jacobi_of_small(a, false, &[r + 8 * a]);
+                assert_eq!(jacobi_of_small(a, false, n.as_words()), small);
+            }
+        }
+    }
+
+    #[test]
+    fn montgomery_products_match_crypto_bigint() {
+        fn check<const N: usize>(rng: &mut StdRng) {
+            for round in 0..300 {
+                let mut n: [u64; N] = std::array::from_fn(|_| rng.next_u64());
+                if round == 0 {
+                    n = [u64::MAX; N];
+                }
+                n[0] |= 1;
+                n[N - 1] |= 1 << 63;
+                let wide = 64 * N as u32 + 64;
+                let nz = NonZero::new(to_uint(&n)).unwrap();
+                let nz_wide = NonZero::new(to_uint(&n).resize(wide)).unwrap();
+                let mut element = |edge: usize| -> [u64; N] {
+                    let w: [u64; N] = match edge {
+                        0 => [0; N],
+                        1 => {
+                            let mut m = n;
+                            m[0] -= 1;
+                            m
+                        }
+                        _ => std::array::from_fn(|_| rng.next_u64()),
+                    };
+                    let r = to_uint(&w).resize(wide).rem(&nz_wide);
+                    std::array::from_fn(|i| r.as_words()[i])
+                };
+                let a = element(round % 5);
+                let b = element(round % 7);
+                let c_random = rng.next_u64() >> 1;
+                let r = BoxedUint::one_with_precision(wide)
+                    .shl_vartime(64 * N as u32)
+                    .unwrap()
+                    .rem(&nz_wide)
+                    .resize(64 * N as u32);
+                let r_inv = r.invert_mod(&nz).unwrap();
+                let n_inv = mont::neg_inverse(n[0]);
+                let want = to_uint(&a).mul_mod(&to_uint(&b), &nz).mul_mod(&r_inv, &nz);
+                assert_eq!(to_uint(&mont::mul(&a, &b, &n, n_inv)), want);
+                let want = to_uint(&a).sub_mod(&to_uint(&b), &nz);
+                assert_eq!(to_uint(&mont::sub_mod(&a, &b, &n)), want);
+                let v = mont::reciprocal(n[N - 1]);
+                for c in [0, 1, 5, 7, (1 << 62) - 1, c_random] {
+                    let want = to_uint(&a).mul_mod(&BoxedUint::from(c).resize(64 * N as u32), &nz);
+                    assert_eq!(to_uint(&mont::mul_small(&a, c, &n, v)), want, "c = {c}");
+                }
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(14);
+        check::<1>(&mut rng);
+        check::<2>(&mut rng);
+        check::<8>(&mut rng);
+        check::<16>(&mut rng);
+        check::<32>(&mut rng);
+    }
+
+    /// A random odd number of `64·limbs` bits with its top bit set and `v2(n + 1) = s`.
+    fn random_odd_with_s_plus(rng: &mut StdRng, limbs: usize, s: usize) -> Vec<u64> {
+        let mut n = random_words(rng, limbs);
+        for bit in 0..s {
+            n[bit / 64] |= 1 << (bit % 64);
+        }
+        n[s / 64] &= !(1 << (s % 64));
+        n[limbs - 1] |= 1 << 63;
+        n
+    }
+
+    fn crypto_primes_lucas(words: &[u64]) -> bool {
+        lucas_test(
+            Odd::new(to_uint(words)).unwrap(),
+            AStarBase,
+            LucasCheck::Bpsw21,
+        )
+        .is_probably_prime()
+    }
+
+    /// Cross-checks the constant-time Lucas test against crypto-primes' on random odd numbers
+    /// and primes with varied `s` (of n + 1), and on base-2 strong pseudoprimes.
+    fn check_lucas(rng: &mut StdRng, limbs: usize, rounds: usize) {
+        let small = SieveTable::new(5000);
+        let mut residues = Vec::new();
+        let mut primes = 0;
+        for round in 0..rounds {
+            let s = match round % 4 {
+                0 => 1,
+                1 => 1 + rng.next_u32() as usize % 8,
+                2 => 60 + rng.next_u32() as usize % 10,
+                // Leave a random word above the fixed bits, for the loop below.
+                _ => 1 + rng.next_u32() as usize % (64 * limbs - 128),
+            };
+            // Half random odd numbers, half numbers without small factors (primes among them).
+            let n = loop {
+                let n = random_odd_with_s_plus(rng, limbs, s);
+                small.residues(&n, &mut residues);
+                if round % 2 == 0 || !residues.contains(&0) {
+                    break n;
+                }
+            };
+            let want = crypto_primes_lucas(&n);
+            assert_eq!(confirm_with(&to_uint(&n), true), want, "s = {s}: {n:x?}");
+            primes += usize::from(want);
+        }
+        // Then primes with several s, until enough were seen.
+        let mut s = [1, 2, 3, 7, 63].into_iter().cycle();
+        while primes < 5 {
+            let s = s.next().unwrap();
+            let n = random_odd_with_s_plus(rng, limbs, s);
+            small.residues(&n, &mut residues);
+            if !residues.contains(&0) && crypto_primes::is_prime(Flavor::Any, &to_uint(&n)) {
+                assert!(confirm_with(&to_uint(&n), true), "s = {s}: {n:x?}");
+                primes += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn lucas_test_matches_crypto_primes() {
+        let mut rng = StdRng::seed_from_u64(15);
+        let rounds = if cfg!(debug_assertions) { 6 } else { 300 };
+        check_lucas(&mut rng, 8, rounds);
+        check_lucas(&mut rng, 16, rounds);
+        check_lucas(&mut rng, 24, rounds / 3);
+        check_lucas(&mut rng, 32, rounds / 3);
+        // Both bases: P = 1 (Selfridge) and P = Q = 5 (A*, when Selfridge gives Q = −1).
+        let mut seen = [false; 2];
+        while seen != [true; 2] {
+            let s = 1 + rng.next_u32() as usize % 5;
+            let p = random_prime_with_s(&mut rng, 16, s);
+            let odd = Odd::new(to_uint(&p)).unwrap();
+            let (base_p, _, _) = AStarBase.generate(&odd).unwrap();
+            seen[usize::from(base_p == 5)] = true;
+            assert!(confirm_with(&to_uint(&p), true));
+        }
     }
 
     fn crypto_primes_mr(words: &[u64]) -> bool {
