@@ -1397,6 +1397,34 @@ mod mont {
         ((any | any.wrapping_neg()) >> 63).wrapping_sub(1)
     }
 
+    /// 1 in Montgomery form, `2^(64N) mod n = 2^(64N) − n` for `n > 2^(64N − 1)`.
+    #[inline(always)]
+    fn montgomery_one<const N: usize>(n: &[u64; N]) -> [u64; N] {
+        let mut one = [0u64; N];
+        let mut borrow = 0u64;
+        for i in 0..N {
+            let (x, b1) = 0u64.overflowing_sub(n[i]);
+            let (x, b2) = x.overflowing_sub(borrow);
+            one[i] = x;
+            borrow = u64::from(b1 | b2);
+        }
+        one
+    }
+
+    /// The number of trailing zero bits of a non-zero `e`, by a constant-time scan of its words.
+    #[inline(always)]
+    fn trailing_zeros<const N: usize>(e: &[u64; N]) -> u64 {
+        let mut s: u64 = 0;
+        let mut seen = 0u64; // all ones once a non-zero word was seen
+        for (i, &w) in e.iter().enumerate() {
+            let nonzero = ((w | w.wrapping_neg()) >> 63).wrapping_neg();
+            let first = nonzero & !seen;
+            s |= first & (64 * i as u64 + u64::from(w.trailing_zeros()));
+            seen |= nonzero;
+        }
+        s
+    }
+
     /// The base `(P, Q)` of [`lucas_bpsw21`] and the Jacobi symbol `(Q/n)` (±1).
     #[derive(Clone, Copy, Debug)]
     pub(super) struct LucasBase {
@@ -1429,14 +1457,7 @@ mod mont {
         let n_inv = neg_inverse(n[0]);
         let v = reciprocal(n[N - 1]);
         // Montgomery forms: 1 = 2^(64N) − n (as n > 2^(64N − 1)), 2, P, Q, −Q·(Q/n)…
-        let mut one = [0u64; N];
-        let mut borrow = 0u64;
-        for i in 0..N {
-            let (x, b1) = 0u64.overflowing_sub(n[i]);
-            let (x, b2) = x.overflowing_sub(borrow);
-            one[i] = x;
-            borrow = u64::from(b1 | b2);
-        }
+        let one = montgomery_one(n);
         let zero = [0u64; N];
         let neg = |a: &[u64; N]| sub_mod(&zero, a, n);
         let two = shl_mod(&one, 1, n, v);
@@ -1453,14 +1474,7 @@ mod mont {
             e[i] = x;
             carry = u64::from(c);
         }
-        let mut s: u64 = 0;
-        let mut seen = 0u64;
-        for (i, &w) in e.iter().enumerate() {
-            let nonzero = ((w | w.wrapping_neg()) >> 63).wrapping_neg();
-            let first = nonzero & !seen;
-            s |= first & (64 * i as u64 + u64::from(w.trailing_zeros()));
-            seen |= nonzero;
-        }
+        let s = trailing_zeros(&e);
         let checked_below = if e[0] == 0 { 64 * N } else { 64 };
         // k = 0: V_0 = 2, V_1 = P, Q^0 = 1.
         let (mut v0, mut v1, mut qk) = (two, p, one);
@@ -1560,14 +1574,7 @@ mod mont {
         debug_assert!(n[0] & 1 == 1 && n[N - 1] >> 63 == 1);
         let n_inv = neg_inverse(n[0]);
         // 1 in Montgomery form: 2^(64N) mod n = 2^(64N) − n, as n > 2^(64N − 1).
-        let mut one = [0u64; N];
-        let mut borrow = 0u64;
-        for i in 0..N {
-            let (x, b1) = 0u64.overflowing_sub(n[i]);
-            let (x, b2) = x.overflowing_sub(borrow);
-            one[i] = x;
-            borrow = u64::from(b1 | b2);
-        }
+        let one = montgomery_one(n);
         // −1 in Montgomery form: n − one.
         let mut minus_one = [0u64; N];
         let mut borrow = 0u64;
@@ -1580,15 +1587,7 @@ mod mont {
         // e = n − 1 = 2^s·d with d odd; s by a constant-time scan.
         let mut e = *n;
         e[0] &= !1;
-        let mut s: u64 = 0;
-        let mut seen = 0u64; // all ones once a non-zero word was seen
-        for (i, &w) in e.iter().enumerate() {
-            let nonzero = ((w | w.wrapping_neg()) >> 63).wrapping_neg();
-            let first = nonzero & !seen;
-            let tz = u64::from(w.trailing_zeros());
-            s |= first & (64 * i as u64 + tz);
-            seen |= nonzero;
-        }
+        let s = trailing_zeros(&e);
         // Left to right over the bits of e: y = 2^(e >> i) after bit i.
         let mut y = one;
         let bit_by_bit = if e[0] == 0 || !windows { 64 * N } else { 64 };
