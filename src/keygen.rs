@@ -635,22 +635,32 @@ fn add_small(words: &[u64], small: u64) -> Zeroizing<Vec<u64>> {
 /// test with the same answers, so debug test suites use it.
 const FAST_TEST: bool = !cfg!(debug_assertions);
 
+/// `Some($f::<N>(n, args…))` with `words` as `n: &[u64; N]` for the sizes this module's
+/// Montgomery arithmetic is specialised to (8, 16, 24 and 32 words: primes of 512, 1024, 1536
+/// and 2048 bits), `None` for other sizes.
+macro_rules! by_size {
+    ($words:expr, $($f:ident)::+, $($arg:expr),*) => {
+        if let Ok(n) = <&[u64; 8]>::try_from($words) {
+            Some($($f)::+::<8>(n, $($arg),*))
+        } else if let Ok(n) = <&[u64; 16]>::try_from($words) {
+            Some($($f)::+::<16>(n, $($arg),*))
+        } else if let Ok(n) = <&[u64; 24]>::try_from($words) {
+            Some($($f)::+::<24>(n, $($arg),*))
+        } else if let Ok(n) = <&[u64; 32]>::try_from($words) {
+            Some($($f)::+::<32>(n, $($arg),*))
+        } else {
+            None
+        }
+    };
+}
+
 /// Miller-Rabin base 2; with `fast`, this module's for the common sizes (512, 1024, 1536, 2048
 /// bits), else `crypto-primes`'. `None` if `stop` asked to give up.
 fn quick_test(words: &[u64], stop: &dyn Fn() -> bool, fast: bool) -> Option<bool> {
     let top_bit_set = words.last().is_some_and(|&w| w >> 63 == 1);
     if fast && top_bit_set {
-        if let Ok(n) = <&[u64; 8]>::try_from(words) {
-            return mont::miller_rabin_base_2::<8>(n, stop);
-        }
-        if let Ok(n) = <&[u64; 16]>::try_from(words) {
-            return mont::miller_rabin_base_2::<16>(n, stop);
-        }
-        if let Ok(n) = <&[u64; 24]>::try_from(words) {
-            return mont::miller_rabin_base_2::<24>(n, stop);
-        }
-        if let Ok(n) = <&[u64; 32]>::try_from(words) {
-            return mont::miller_rabin_base_2::<32>(n, stop);
+        if let Some(result) = by_size!(words, mont::miller_rabin_base_2, stop) {
+            return result;
         }
     }
     let mut n = BoxedUint::from_words(words.iter().copied());
@@ -697,19 +707,10 @@ fn confirm_with(n: &BoxedUint, fast: bool) -> bool {
         q_negative,
         q_jacobi_negative: q_jacobi < 0,
     };
-    let result = if let Ok(n) = <&[u64; 8]>::try_from(words) {
-        mont::lucas_bpsw21::<8>(n, base)
-    } else if let Ok(n) = <&[u64; 16]>::try_from(words) {
-        mont::lucas_bpsw21::<16>(n, base)
-    } else if let Ok(n) = <&[u64; 24]>::try_from(words) {
-        mont::lucas_bpsw21::<24>(n, base)
-    } else if let Ok(n) = <&[u64; 32]>::try_from(words) {
-        mont::lucas_bpsw21::<32>(n, base)
-    } else {
-        return lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime();
-    };
-    drop(odd);
-    result
+    match by_size!(words, mont::lucas_bpsw21, base) {
+        Some(result) => result,
+        None => lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime(),
+    }
 }
 
 /// The Jacobi symbol `(a/m)` of small numbers, `m` odd: 1, −1, or 0 if `gcd(a, m) > 1`.
