@@ -658,10 +658,11 @@ macro_rules! by_size {
 /// bits), else `crypto-primes`'. `None` if `stop` asked to give up.
 fn quick_test(words: &[u64], stop: &dyn Fn() -> bool, fast: bool) -> Option<bool> {
     let top_bit_set = words.last().is_some_and(|&w| w >> 63 == 1);
-    if fast && top_bit_set {
-        if let Some(result) = by_size!(words, mont::miller_rabin_base_2, stop) {
-            return result;
-        }
+    if fast
+        && top_bit_set
+        && let Some(result) = by_size!(words, mont::miller_rabin_base_2, stop)
+    {
+        return result;
     }
     let mut n = BoxedUint::from_words(words.iter().copied());
     let result = Odd::new(n.clone())

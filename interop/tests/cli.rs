@@ -17,8 +17,9 @@ fn ours(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
+/// Runs the reference script (call [`require_script!`] first in the test).
 fn script(args: &[&str], cwd: &Path) -> Output {
-    let script = common::script_path();
+    let script = common::reference_script("cli").expect("checked by require_script!");
     let mut all = vec![script.to_str().unwrap()];
     all.extend_from_slice(args);
     common::python(&all, cwd)
@@ -59,6 +60,7 @@ fn guide_sequence(run: impl Fn(&[&str], &Path) -> Output, cwd: &Path) -> Vec<Out
 
 #[test]
 fn same_files_and_messages_as_the_script() {
+    require_script!("same_files_and_messages_as_the_script");
     let a = TempDir::new().unwrap();
     let b = TempDir::new().unwrap();
     let mine = guide_sequence(ours, a.path());
@@ -172,6 +174,7 @@ fn client_common_name() {
 
 #[test]
 fn missing_savedir_message_and_status_match_the_script() {
+    require_script!("missing_savedir_message_and_status_match_the_script");
     let a = TempDir::new().unwrap();
     let args = ["-c", "gen_root_cert", "-s", "./nope"];
     let m = ours(&args, a.path());
@@ -185,6 +188,7 @@ fn missing_savedir_message_and_status_match_the_script() {
 
 #[test]
 fn usage_errors_exit_2_like_argparse() {
+    require_script!("usage_errors_exit_2_like_argparse");
     let a = TempDir::new().unwrap();
     let d = a.path();
     for args in [
@@ -344,6 +348,7 @@ fn bad_days_and_ips_are_clear_errors() {
 
 #[test]
 fn interoperates_with_the_script_both_ways() {
+    require_script!("interoperates_with_the_script_both_ways");
     let a = TempDir::new().unwrap();
     let d = a.path();
     // Our root, the script's node certificate.

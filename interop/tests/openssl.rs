@@ -220,7 +220,7 @@ fn a_ca_made_by_the_guides_openssl_commands_loads_and_issues() {
 fn a_ca_made_by_the_script_loads_and_issues() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
-    let script = common::script_path();
+    let script = require_script!("a_ca_made_by_the_script_loads_and_issues");
     let out = common::python(
         &[script.to_str().unwrap(), "-c", "gen_root_cert", "-s", "."],
         d,

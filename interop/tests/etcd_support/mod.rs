@@ -585,20 +585,20 @@ impl Cluster {
     /// Fails if a member process has exited.
     fn check_running(&mut self) -> Result<(), String> {
         for (index, slot) in self.processes.iter_mut().enumerate() {
-            if let Some(child) = slot {
-                if let Ok(Some(status)) = child.try_wait() {
-                    *slot = None;
-                    return Err(format!(
-                        "member {} exited ({status}); its log says:\n{}",
-                        self.members[index].name,
-                        log_excerpt(
-                            &self
-                                .dir
-                                .path()
-                                .join(format!("{}.log", self.members[index].name))
-                        )
-                    ));
-                }
+            if let Some(child) = slot
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                *slot = None;
+                return Err(format!(
+                    "member {} exited ({status}); its log says:\n{}",
+                    self.members[index].name,
+                    log_excerpt(
+                        &self
+                            .dir
+                            .path()
+                            .join(format!("{}.log", self.members[index].name))
+                    )
+                ));
             }
         }
         Ok(())
