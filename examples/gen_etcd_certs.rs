@@ -220,10 +220,7 @@ fn run(args: &Args) -> Result<(), String> {
         Command::SignServerCsr => {
             let (ip_text, ip) = node_ip(args)?;
             let csr_path = args.csr.as_deref().unwrap_or(Path::new(""));
-            let text = std::fs::read_to_string(csr_path)
-                .map_err(|e| format!("cannot read {}: {e}", csr_path.display()))?;
-            let csr = CertificateRequest::from_pem(&text)
-                .map_err(|e| format!("{}: {e}", csr_path.display()))?;
+            let csr = CertificateRequest::load(csr_path).map_err(|e| e.to_string())?;
             let issuer = load_issuer(args, passphrase.as_ref())?;
             let policy = RequestPolicy::for_node(ip).validity_days(days);
             let cert = issuer

@@ -100,6 +100,18 @@ impl Certificate {
         Self::from_der(&block.der)
     }
 
+    /// Reads a certificate file (PEM, one certificate; at most 1 MiB).
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::InputTooLarge`]; [`Error::InvalidPem`] (for a DER file, with the
+    /// `openssl x509` command that converts it) and those of [`Certificate::from_pem`], with
+    /// the path.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let bytes = crate::input::read_bounded(path)?;
+        let text = crate::input::pem_text(&bytes, crate::input::Kind::Certificate, path)?;
+        Self::from_pem(&text).map_err(|e| e.in_file(path))
+    }
+
     /// The DER encoding.
     #[must_use]
     pub fn der(&self) -> &[u8] {

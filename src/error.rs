@@ -108,6 +108,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// An input file is larger than any certificate, key, request, plan or passphrase file
+    /// this crate reads (or is an endless stream such as `/dev/zero`).
+    #[error(
+        "{} is larger than {}, the limit for certificates, keys, requests, plans and passphrase files: is this the right file?",
+        path.display(),
+        size(*limit)
+    )]
+    InputTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
     /// A private key could not be parsed or is not usable.
     #[error("{}invalid private key: {reason}", at(path))]
     InvalidKey {
@@ -266,6 +280,17 @@ fn at(path: &Option<PathBuf>) -> String {
     path.as_ref()
         .map(|p| format!("{}: ", p.display()))
         .unwrap_or_default()
+}
+
+/// A byte count in words: `1 MiB`, `512 KiB` or `100 bytes`.
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 impl Error {

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 use crate::error::Error;
+use crate::input::{self, Kind};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::passphrase::Passphrase;
 use crate::profile::{LeafProfile, Usage};
@@ -114,8 +115,8 @@ impl Issuer {
         key_path: &Path,
         passphrase: Option<&Passphrase>,
     ) -> Result<Self, Error> {
-        let cert_text = read_text(cert_path)?;
-        let key_text = read_text(key_path)?;
+        let cert_text = read_text(cert_path, Kind::Certificate)?;
+        let key_text = read_text(key_path, Kind::Key)?;
         let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
         let key = match passphrase {
             Some(p) => PrivateKey::from_encrypted_pem(&key_text, p),
@@ -276,16 +277,8 @@ pub(crate) struct LeafRequest {
 const RSA_ENCRYPTION: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-fn read_text(path: &Path) -> Result<Zeroizing<String>, Error> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
-    match std::str::from_utf8(&bytes) {
-        Ok(s) => Ok(Zeroizing::new(s.to_owned())),
-        Err(_) => Err(Error::InvalidPem {
-            path: Some(path.to_path_buf()),
-            expected: "CERTIFICATE' or 'PRIVATE KEY",
-            found: "found binary data (DER?); convert it with `openssl x509 -inform der` or `openssl pkey -inform der`".into(),
-        }),
-    }
+fn read_text(path: &Path, kind: Kind) -> Result<Zeroizing<String>, Error> {
+    input::pem_text(&input::read_bounded(path)?, kind, path)
 }
 
 /// Checks that `cert` can act as a CA.

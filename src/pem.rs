@@ -49,8 +49,49 @@ pub(crate) fn count(text: &str) -> usize {
     blocks(text).len()
 }
 
+/// The base64 line length of RFC 7468 §2 strict output, which `pem-rfc7468` decodes.
+const LINE: usize = 64;
+
+/// `block` (BEGIN line through END line) in the strict form of RFC 7468 §3: each line without
+/// surrounding white space (so CRLF and trailing blanks go), the base64 re-wrapped at 64
+/// columns (so lines of 76 columns, as `base64` and MIME tools write, or no wrapping at all,
+/// are read as openssl reads them). Zeroized: it may be a private key.
+fn normalise(block: &str) -> Zeroizing<String> {
+    let mut lines = block
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let begin = lines.next().unwrap_or_default();
+    let mut body = Zeroizing::new(String::with_capacity(block.len()));
+    let mut end = "";
+    for line in lines {
+        if line.starts_with(END) {
+            end = line;
+            break;
+        }
+        body.extend(line.chars().filter(|c| !c.is_ascii_whitespace()));
+    }
+    let mut out = Zeroizing::new(String::with_capacity(block.len() + block.len() / LINE + 8));
+    out.push_str(begin);
+    out.push('\n');
+    for chunk in body.as_bytes().chunks(LINE) {
+        // The body is ASCII-filtered only by whitespace; a non-ASCII byte makes the chunk
+        // boundary fall inside a character, which is damage either way.
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(end);
+    out.push('\n');
+    out
+}
+
 /// Decodes the first PEM block of `text`. `labels` are the labels the caller can handle at all;
 /// any other label is reported as [`Error::InvalidPem`] naming what was found.
+///
+/// Lenient in what it accepts, as RFC 7468 §2 asks and as openssl reads: explanatory text
+/// before and after the block, CRLF line endings, white space around lines, and base64 wrapped
+/// at any width or not at all. The decoding itself (labels, base64, constant-time for keys) is
+/// `pem-rfc7468`'s, on the block re-wrapped to its strict form.
 pub(crate) fn decode_first(text: &str, labels: &[&'static str]) -> Result<Block, Error> {
     let expected = labels.first().copied().unwrap_or("");
     let Some(block) = blocks(text).into_iter().next() else {
@@ -60,6 +101,7 @@ pub(crate) fn decode_first(text: &str, labels: &[&'static str]) -> Result<Block,
             found: describe_non_pem(text),
         });
     };
+    let block = normalise(block);
     let label = pem_rfc7468::decode_label(block.as_bytes()).map_err(|e| Error::InvalidPem {
         path: None,
         expected,

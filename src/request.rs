@@ -107,6 +107,17 @@ impl CertificateRequest {
         Self::from_der(&block.der)
     }
 
+    /// Reads a request file (PEM; at most 1 MiB), e.g. the `<ip>.csr` a node wrote.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::InputTooLarge`]; [`Error::InvalidPem`] (for a DER file, with the
+    /// `openssl req` command that converts it) and [`Error::InvalidRequest`], with the path.
+    pub fn load(path: &std::path::Path) -> Result<Self, Error> {
+        let bytes = crate::input::read_bounded(path)?;
+        let text = crate::input::pem_text(&bytes, crate::input::Kind::Request, path)?;
+        Self::from_pem(&text).map_err(|e| e.in_file(path))
+    }
+
     /// Parses a DER request.
     ///
     /// # Errors
