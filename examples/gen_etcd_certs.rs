@@ -101,7 +101,7 @@ struct Args {
     ip: Option<String>,
 
     /// sign_server_csr: the node's certificate signing request (PEM). Only 127.0.0.1 and the
-    /// -i address may be in it.
+    /// -i address may be in it; the certificate always carries both, asked for or not.
     #[arg(
         long,
         value_name = "FILE",

@@ -318,6 +318,9 @@ impl CertificateRequest {
 #[must_use]
 pub struct RequestPolicy {
     ips: BTreeSet<IpAddr>,
+    /// The IP addresses every certificate signed under this policy carries, in this order,
+    /// whether the request asks for them or not.
+    required_ips: Vec<IpAddr>,
     dns: BTreeSet<String>,
     common_names: BTreeSet<String>,
     subject: Subject,
@@ -329,6 +332,7 @@ impl RequestPolicy {
     pub fn new() -> Self {
         Self {
             ips: BTreeSet::new(),
+            required_ips: Vec::new(),
             dns: BTreeSet::new(),
             common_names: BTreeSet::new(),
             subject: Subject::etcd_default(),
@@ -336,12 +340,30 @@ impl RequestPolicy {
         }
     }
 
-    /// The policy for a node at `ip`: `127.0.0.1` and `ip` allowed, as
-    /// [`ServerCert::new`](crate::ServerCert::new) asks for.
+    /// The policy for a node at `ip`: `127.0.0.1` and `ip` required, as
+    /// [`ServerCert::new`](crate::ServerCert::new) puts them in. The CA adds them to the
+    /// certificate when the request does not ask for them (a node certificate without its own
+    /// address is rejected by its peers, one without `127.0.0.1` by local clients); it refuses
+    /// any other name the policy does not allow.
     pub fn for_node(ip: IpAddr) -> Self {
         Self::new()
-            .allow_ip(IpAddr::from([127, 0, 0, 1]))
-            .allow_ip(ip)
+            .require_ip(IpAddr::from([127, 0, 0, 1]))
+            .require_ip(ip)
+    }
+
+    /// Requires an IP address: every certificate signed under this policy carries it, first
+    /// (in the order required), whether the request asks for it or not. Implies
+    /// [`RequestPolicy::allow_ip`].
+    pub fn require_ip(mut self, ip: IpAddr) -> Self {
+        let mut canonical = AltNames::default();
+        canonical.add_ip(ip);
+        for ip in canonical.ips {
+            if !self.required_ips.contains(&ip) {
+                self.required_ips.push(ip);
+            }
+            self.ips.insert(ip);
+        }
+        self
     }
 
     /// The policy for a client acting as etcd user `cn` (or none).
@@ -394,12 +416,17 @@ impl Default for RequestPolicy {
 impl Issuer {
     /// Checks `request` against `policy` and signs it with the profile of `role`.
     ///
+    /// The certificate carries the IP addresses the policy requires
+    /// ([`RequestPolicy::require_ip`]; for [`RequestPolicy::for_node`]: `127.0.0.1` and the
+    /// node's address) even when the request does not ask for them, then the names the
+    /// request asks for.
+    ///
     /// # Errors
     /// - [`Error::Unsupported`]: the request's key is not one this crate issues for (checked
     ///   first, so that a bad key is not reported as a bad signature);
     /// - [`Error::RequestRefused`]: the signature does not verify, or the request asks for an
-    ///   IP address, DNS name or common name the policy does not allow, or a node request names
-    ///   no address;
+    ///   IP address, DNS name or common name the policy does not allow, or a node certificate
+    ///   would name no address;
     /// - [`Error::InvalidRequest`], [`Error::Unsupported`], [`Error::InvalidIpAddress`],
     ///   [`Error::InvalidDnsName`], [`Error::InvalidCommonName`], and those of signing.
     pub fn sign_request(
@@ -425,7 +452,12 @@ impl Issuer {
         request.verify()?;
         let refuse = |reason: String| Error::RequestRefused { reason };
         let (ips, dns) = request.requested_names()?;
+        // The names the policy requires first, whatever the request asks for: the CA's
+        // profile decides them. Then those asked for, each of which must be allowed.
         let mut alt_names = AltNames::default();
+        for ip in &policy.required_ips {
+            alt_names.add_ip(*ip);
+        }
         for ip in ips {
             alt_names.add_ip(ip);
         }
