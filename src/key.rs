@@ -227,8 +227,7 @@ impl PrivateKey {
             "PRIVATE KEY" => Self::from_pkcs8_der(&block.der),
             "ENCRYPTED PRIVATE KEY" => Err(Error::EncryptedKey {
                 path: None,
-                hint: "give its passphrase (CLI: --root-key-passphrase-env VAR or \
-                       --root-key-passphrase-file FILE; library: PrivateKey::from_encrypted_pem)",
+                hint: "give its passphrase (PrivateKey::from_encrypted_pem, Issuer::load_encrypted)",
             }),
             "EC PRIVATE KEY" => Self::from_sec1_der(&block.der),
             other => Err(pem::wrong_label(KEY_LABELS_TEXT, other)),

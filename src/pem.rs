@@ -145,7 +145,7 @@ fn describe_non_pem(text: &str) -> String {
     if text.trim().is_empty() {
         "found an empty file".into()
     } else {
-        "found no PEM block (no '-----BEGIN' line); is this the right file?".into()
+        "found no PEM block (no BEGIN line); is this the right file?".into()
     }
 }
 
