@@ -80,19 +80,20 @@ impl Certificate {
     }
 
     /// Parses a PEM certificate file's text. The text must hold exactly one `CERTIFICATE` block:
-    /// a chain or bundle is refused rather than guessing which certificate is meant.
+    /// a chain or bundle is refused rather than guessing which certificate is meant. Blocks of
+    /// other kinds (the key in a combined key + certificate file) are skipped.
     ///
     /// # Errors
     /// [`Error::InvalidPem`] if there is no `CERTIFICATE` block or it is damaged;
     /// [`Error::InvalidCertificate`] if there are several, or the contents do not parse.
     pub fn from_pem(text: &str) -> Result<Self, Error> {
         let block = pem::decode_first(text, &["CERTIFICATE"])?;
-        let n = pem::count(text);
+        let n = pem::count(text, "CERTIFICATE");
         if n > 1 {
             return Err(Error::InvalidCertificate {
                 path: None,
                 reason: format!(
-                    "the file holds {n} PEM blocks; give a file with only the one certificate"
+                    "the file holds {n} PEM blocks of certificates; give a file with only the one certificate"
                 ),
                 source: None,
             });

@@ -283,3 +283,29 @@ fn endless_streams_stop_at_the_cap() {
     assert!(is_too_large(&ClusterPlan::load(zero).unwrap_err()));
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn other_blocks_before_or_beside_the_wanted_one_are_skipped() {
+    // `openssl ecparam -genkey` writes an EC PARAMETERS block before the key; a combined
+    // file holds a key and its certificate. openssl reads the block it wants from both.
+    let ca = RootCa::new()
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .self_sign()
+        .unwrap();
+    let key = ca.certified_key().private_key();
+    let sec1 = key.to_pem(KeyFormat::Pkcs1).unwrap();
+    let params = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
+    let k = PrivateKey::from_pem(&format!("{params}{}", &*sec1)).unwrap();
+    assert!(k == *key);
+    let cert = ca.certificate().to_pem().unwrap();
+    let both = format!("{}{cert}", &*sec1);
+    assert!(PrivateKey::from_pem(&both).unwrap() == *key);
+    assert!(Certificate::from_pem(&both).unwrap() == *ca.certificate());
+    Issuer::from_pem(&both, &both).unwrap();
+    // Two certificates are still refused (which one is meant?).
+    let e = Certificate::from_pem(&format!("{cert}{cert}")).unwrap_err();
+    assert!(e.to_string().contains("holds 2 PEM blocks"), "{e}");
+    // A file with no block of the wanted kind names what it holds.
+    let e = Certificate::from_pem(&format!("{params}{}", &*sec1)).unwrap_err();
+    assert!(e.to_string().contains("found 'EC PRIVATE KEY'"), "{e}");
+}
