@@ -334,11 +334,21 @@ impl PrivateKey {
             Ok(k) => Ok(Self {
                 inner: Inner::P384(Box::new(k.into())),
             }),
-            Err(e) => Err(Error::Unsupported {
-                path: None,
-                what: "key algorithm",
-                detail: format!("not a P-256 or P-384 EC key ({e}); use RSA, P-256 or P-384"),
-            }),
+            Err(e) => match sec1_curve(der) {
+                Some(curve) if curve != P256_CURVE && curve != P384_CURVE => {
+                    Err(unsupported_algorithm(&format!(
+                        "ECDSA {} keys are not supported",
+                        curve_name(curve)
+                    )))
+                }
+                _ => Err(Error::Unsupported {
+                    path: None,
+                    what: "key algorithm",
+                    detail: format!(
+                        "not a P-256 or P-384 EC key ({e}); use RSA (2048 to 8192 bits), ECDSA P-256 or ECDSA P-384"
+                    ),
+                }),
+            },
         }
     }
 
@@ -522,6 +532,26 @@ fn precheck_rsa(pkcs1_der: &[u8]) -> Result<(), Error> {
     let n = key.modulus.as_bytes();
     check_rsa_size(modulus_bits(n))?;
     check_rsa_exponent(key.public_exponent.as_bytes())
+}
+
+/// The named curve of a SEC1 `ECPrivateKey` (RFC 5915: version, privateKey, `[0]` parameters,
+/// …), to name it when it is not one this crate supports.
+fn sec1_curve(der: &[u8]) -> Option<spki::ObjectIdentifier> {
+    use der::Reader;
+    use der::asn1::{ContextSpecific, OctetStringRef};
+    let mut reader = der::SliceReader::new(der).ok()?;
+    reader
+        .sequence(|r: &mut der::SliceReader<'_>| {
+            let _version: u8 = r.decode()?;
+            let _key: &OctetStringRef = r.decode()?;
+            let curve =
+                ContextSpecific::<spki::ObjectIdentifier>::decode_explicit(r, der::TagNumber(0))?;
+            // The optional public key and anything after it do not matter here.
+            r.read_slice(r.remaining_len())?;
+            Ok::<_, der::Error>(curve.map(|c| c.value))
+        })
+        .ok()
+        .flatten()
 }
 
 /// The size in bits of a big-endian modulus without leading zero bytes.

@@ -218,3 +218,19 @@ fn rsa_pkcs1_pem(bits: usize) -> String {
     let der = key.to_der().unwrap();
     pem_rfc7468::encode_string("RSA PRIVATE KEY", pem_rfc7468::LineEnding::LF, &der).unwrap()
 }
+
+#[test]
+fn sec1_keys_of_other_curves_are_named() {
+    // An `openssl ecparam -name secp521r1 -genkey` key (SEC1, made up scalar): its curve is
+    // named, not "not a P-256 or P-384 EC key".
+    let mut body = vec![0x02, 0x01, 0x01, 0x04, 0x42];
+    body.extend([0x01; 0x42]);
+    body.extend([0xa0, 0x07, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23]);
+    let mut der = vec![0x30, u8::try_from(body.len()).unwrap()];
+    der.extend(body);
+    let pem =
+        pem_rfc7468::encode_string("EC PRIVATE KEY", pem_rfc7468::LineEnding::LF, &der).unwrap();
+    let e = PrivateKey::from_pem(&pem).unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    assert!(e.to_string().contains("P-521"), "{e}");
+}
