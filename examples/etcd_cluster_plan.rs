@@ -42,9 +42,49 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ERROR: {e}");
+            let first = match hint(&e) {
+                Some(hint) => format!("{e}; {hint}"),
+                None => e.to_string(),
+            };
+            eprint!("{}", report(&first, &e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `ERROR: <first>` and a `  caused by: …` line for each error in `error`'s source chain (a
+/// cause whose text the line above already shows is not repeated).
+fn report(first: &str, error: &etcd_pki::Error) -> String {
+    let mut out = format!("ERROR: {first}\n");
+    let mut shown = first.to_owned();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !shown.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
+        shown = text;
+        cause = c.source();
+    }
+    out
+}
+
+/// This CLI's flags for the conditions a library error describes (it has no `--force`: the
+/// output directory is never written over).
+fn hint(error: &etcd_pki::Error) -> Option<&'static str> {
+    use etcd_pki::Error as E;
+    match error {
+        E::AlreadyExists { .. } => Some("give an empty or new output directory with -o/--out"),
+        E::EncryptedKey { hint, .. } if !hint.contains("Proc-Type") => {
+            Some("give the passphrase with --ca-key-passphrase-env VAR")
+        }
+        E::CaNotValidNow { .. } => {
+            Some("leave out --ca-cert/--ca-key to make a new root CA with the plan")
+        }
+        E::KeyMismatch { .. } => {
+            Some("--ca-key must be the key made with the --ca-cert certificate")
+        }
+        _ => None,
     }
 }
 

@@ -101,7 +101,7 @@ struct Args {
     ip: Option<String>,
 
     /// sign_server_csr: the node's certificate signing request (PEM). Only 127.0.0.1 and the
-    /// -i address may be in it.
+    /// -i address may be in it; the certificate always carries both, asked for or not.
     #[arg(
         long,
         value_name = "FILE",
@@ -153,20 +153,101 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("ERROR: {message}");
+        Err(failure) => {
+            eprint!("{}", failure.report());
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
+/// Why a command failed: a message of this CLI's own (the script's checks), or a library error
+/// with the path it concerns, shown with its causes and this CLI's flag advice.
+#[derive(Debug)]
+enum Failure {
+    Message(String),
+    Lib {
+        context: Option<String>,
+        error: etcd_pki::Error,
+    },
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Message(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Self::Message(message.to_owned())
+    }
+}
+
+impl From<etcd_pki::Error> for Failure {
+    fn from(error: etcd_pki::Error) -> Self {
+        Self::Lib {
+            context: None,
+            error,
+        }
+    }
+}
+
+impl Failure {
+    /// `ERROR: <message>[; <flag advice>]` (the line scripts match on), then one
+    /// `  caused by: …` line per underlying error.
+    fn report(&self) -> String {
+        match self {
+            Self::Message(m) => format!("ERROR: {m}\n"),
+            Self::Lib { context, error } => {
+                let mut first = format!("{}{error}", context.as_deref().unwrap_or_default());
+                if let Some(hint) = hint(error) {
+                    first = format!("{first}; {hint}");
+                }
+                report(&first, error)
+            }
+        }
+    }
+}
+
+/// `ERROR: <first>` and a `  caused by: …` line for each error in `error`'s source chain (a
+/// cause whose text the line above already shows is not repeated).
+fn report(first: &str, error: &etcd_pki::Error) -> String {
+    let mut out = format!("ERROR: {first}\n");
+    let mut shown = first.to_owned();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !shown.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
+        shown = text;
+        cause = c.source();
+    }
+    out
+}
+
+/// This CLI's flags for the conditions a library error describes.
+fn hint(error: &etcd_pki::Error) -> Option<&'static str> {
+    use etcd_pki::Error as E;
+    match error {
+        E::AlreadyExists { .. } => Some("or give --force to replace it"),
+        E::EncryptedKey { hint, .. } if !hint.contains("Proc-Type") => Some(
+            "give the passphrase with --root-key-passphrase-env VAR or --root-key-passphrase-file FILE",
+        ),
+        E::CaNotValidNow { .. } => Some("make one with -c gen_root_cert"),
+        E::KeyMismatch { .. } => {
+            Some("-k/--root-key must be the key made with the -t/--root-cert certificate")
+        }
+        E::NotACa { .. } => Some("give root.cert with -t/--root-cert"),
+        E::InvalidValidity { .. } => Some("give another -d/--days"),
+        _ => None,
+    }
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
     // The script's check and message, first thing, before any other validation.
     if !args.savedir.exists() {
-        return Err(format!(
-            "Savedir `{}` does not exist.",
-            args.savedir.display()
-        ));
+        return Err(format!("Savedir `{}` does not exist.", args.savedir.display()).into());
     }
     let days = check_days(args.days)?;
     let options = WriteOptions::new()
@@ -183,36 +264,36 @@ fn run(args: &Args) -> Result<(), String> {
             let options = match (args.encrypt_root_key, passphrase) {
                 (true, Some(p)) => options.clone().encrypt_key(p),
                 (true, None) => {
-                    return Err("--encrypt-root-key needs the passphrase: give --root-key-passphrase-env VAR or --root-key-passphrase-file FILE".into());
+                    return Err(Failure::Message("--encrypt-root-key needs the passphrase: give --root-key-passphrase-env VAR or --root-key-passphrase-file FILE".into()));
                 }
                 (false, _) => options.clone(),
             };
             let root = RootCa::new()
                 .validity_days(days)
                 .key_algorithm(algorithm)
-                .self_sign()
-                .map_err(|e| e.to_string())?;
+                .self_sign()?;
             root.write(&args.savedir, "root", &options)
         }
         Command::GenClientCert => {
             let issuer = load_issuer(args, passphrase.as_ref())?;
-            let mut client = ClientCert::new().validity_days(days).key_algorithm(algorithm);
+            let mut client = ClientCert::new()
+                .validity_days(days)
+                .key_algorithm(algorithm);
             // As the script: an empty --cn means no CN.
             if let Some(cn) = args.cn.as_deref().filter(|cn| !cn.is_empty()) {
-                let cn: CommonName = cn.parse().map_err(|e: etcd_pki::Error| e.to_string())?;
+                let cn: CommonName = cn.parse()?;
                 client = client.common_name(&cn);
             }
-            let issued = client.issue(&issuer).map_err(|e| e.to_string())?;
+            let issued = client.issue(&issuer)?;
             note_clamped(issued.certificate(), days);
             issued.write(&args.savedir, "client", &options)
         }
         Command::GenServerCsr => {
             let (ip_text, ip) = node_ip(args)?;
-            let key = PrivateKey::generate(algorithm).map_err(|e| e.to_string())?;
-            let csr = ServerCert::new(ip).request(&key).map_err(|e| e.to_string())?;
-            let (key_path, csr_path) = csr
-                .write_with_key(&key, &args.savedir, ip_text, &options)
-                .map_err(|e| e.to_string())?;
+            let key = PrivateKey::generate(algorithm)?;
+            let csr = ServerCert::new(ip).request(&key)?;
+            let (key_path, csr_path) =
+                csr.write_with_key(&key, &args.savedir, ip_text, &options)?;
             println!("Saved: {}", key_path.display());
             println!("Saved: {}", csr_path.display());
             return Ok(());
@@ -220,18 +301,16 @@ fn run(args: &Args) -> Result<(), String> {
         Command::SignServerCsr => {
             let (ip_text, ip) = node_ip(args)?;
             let csr_path = args.csr.as_deref().unwrap_or(Path::new(""));
-            let text = std::fs::read_to_string(csr_path)
-                .map_err(|e| format!("cannot read {}: {e}", csr_path.display()))?;
-            let csr = CertificateRequest::from_pem(&text)
-                .map_err(|e| format!("{}: {e}", csr_path.display()))?;
+            let csr = CertificateRequest::load(csr_path)?;
             let issuer = load_issuer(args, passphrase.as_ref())?;
             let policy = RequestPolicy::for_node(ip).validity_days(days);
             let cert = issuer
                 .sign_request(&csr, Role::Node, &policy)
-                .map_err(|e| format!("{}: {e}", csr_path.display()))?;
-            let path = cert
-                .write(&args.savedir, &format!("{ip_text}.cert"), &options)
-                .map_err(|e| e.to_string())?;
+                .map_err(|error| Failure::Lib {
+                    context: Some(format!("{}: ", csr_path.display())),
+                    error,
+                })?;
+            let path = cert.write(&args.savedir, &format!("{ip_text}.cert"), &options)?;
             println!("Saved: {}", path.display());
             return Ok(());
         }
@@ -244,23 +323,21 @@ fn run(args: &Args) -> Result<(), String> {
             let issued = ServerCert::new(ip)
                 .validity_days(days)
                 .key_algorithm(algorithm)
-                .issue(&issuer)
-                .map_err(|e| e.to_string())?;
+                .issue(&issuer)?;
             note_clamped(issued.certificate(), days);
             // The file stem is the IP as given, as the script names it.
             issued.write(&args.savedir, ip_text, &options)
         }
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     print_saved(&written);
     Ok(())
 }
 
 /// The `-i` address, as text (for file names, as the script) and parsed.
-fn node_ip(args: &Args) -> Result<(&str, IpAddr), String> {
+fn node_ip(args: &Args) -> Result<(&str, IpAddr), Failure> {
     let ip_text = args.ip.as_deref().unwrap_or_default();
     let ip = ip_text.parse().map_err(|_| {
-        format!("`{ip_text}` is not an IP address; give the node's IPv4 or IPv6 address, e.g. -i 192.168.10.11")
+        Failure::Message(format!("`{ip_text}` is not an IP address; give the node's IPv4 or IPv6 address, e.g. -i 192.168.10.11"))
     })?;
     Ok((ip_text, ip))
 }
@@ -275,7 +352,7 @@ fn check_days(days: i64) -> Result<u32, String> {
         .map_err(|_| format!("--days {days} is too large; the end date must be before 9999-12-31"))
 }
 
-fn load_issuer(args: &Args, passphrase: Option<&Passphrase>) -> Result<Issuer, String> {
+fn load_issuer(args: &Args, passphrase: Option<&Passphrase>) -> Result<Issuer, Failure> {
     let (Some(key), Some(cert)) = (args.root_key.as_deref(), args.root_cert.as_deref()) else {
         return Err("--root-key and --root-cert are required".into());
     };
@@ -283,10 +360,10 @@ fn load_issuer(args: &Args, passphrase: Option<&Passphrase>) -> Result<Issuer, S
         Some(p) => Issuer::load_encrypted(cert, key, p),
         None => Issuer::load(cert, key),
     }
-    .map_err(|e| e.to_string())
+    .map_err(Failure::from)
 }
 
-fn passphrase(args: &Args) -> Result<Option<Passphrase>, String> {
+fn passphrase(args: &Args) -> Result<Option<Passphrase>, Failure> {
     let found = match (
         &args.root_key_passphrase_env,
         &args.root_key_passphrase_file,
@@ -295,7 +372,7 @@ fn passphrase(args: &Args) -> Result<Option<Passphrase>, String> {
         (None, Some(file)) => Passphrase::from_file(file).map(Some),
         (None, None) => Ok(None),
     };
-    found.map_err(|e| e.to_string())
+    found.map_err(Failure::from)
 }
 
 /// A leaf never outlives its CA; say so when that shortened the asked-for validity by more than

@@ -80,24 +80,37 @@ impl Certificate {
     }
 
     /// Parses a PEM certificate file's text. The text must hold exactly one `CERTIFICATE` block:
-    /// a chain or bundle is refused rather than guessing which certificate is meant.
+    /// a chain or bundle is refused rather than guessing which certificate is meant. Blocks of
+    /// other kinds (the key in a combined key + certificate file) are skipped.
     ///
     /// # Errors
     /// [`Error::InvalidPem`] if there is no `CERTIFICATE` block or it is damaged;
     /// [`Error::InvalidCertificate`] if there are several, or the contents do not parse.
     pub fn from_pem(text: &str) -> Result<Self, Error> {
         let block = pem::decode_first(text, &["CERTIFICATE"])?;
-        let n = pem::count(text);
+        let n = pem::count(text, "CERTIFICATE");
         if n > 1 {
             return Err(Error::InvalidCertificate {
                 path: None,
                 reason: format!(
-                    "the file holds {n} PEM blocks; give a file with only the one certificate"
+                    "the file holds {n} PEM blocks of certificates; give a file with only the one certificate"
                 ),
                 source: None,
             });
         }
         Self::from_der(&block.der)
+    }
+
+    /// Reads a certificate file (PEM, one certificate; at most 1 MiB).
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::InputTooLarge`]; [`Error::InvalidPem`] (for a DER file, with the
+    /// `openssl x509` command that converts it) and those of [`Certificate::from_pem`], with
+    /// the path.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let bytes = crate::input::read_bounded(path)?;
+        let text = crate::input::pem_text(&bytes, crate::input::Kind::Certificate, path)?;
+        Self::from_pem(&text).map_err(|e| e.in_file(path))
     }
 
     /// The DER encoding.

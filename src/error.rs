@@ -17,7 +17,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// An output file already exists and overwriting was not asked for.
     #[error(
-        "refusing to overwrite existing file {}: remove it, choose another directory, or allow overwriting (--force)",
+        "refusing to overwrite existing file {}: remove it or choose another directory (library: WriteOptions::overwrite replaces it)",
         path.display()
     )]
     AlreadyExists {
@@ -106,6 +106,20 @@ pub enum Error {
         path: Option<PathBuf>,
         /// What is wrong with it.
         reason: String,
+    },
+
+    /// An input file is larger than any certificate, key, request, plan or passphrase file
+    /// this crate reads (or is an endless stream such as `/dev/zero`).
+    #[error(
+        "{} is larger than {}, the limit for certificates, keys, requests, plans and passphrase files: is this the right file?",
+        path.display(),
+        size(*limit)
+    )]
+    InputTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
     },
 
     /// A private key could not be parsed or is not usable.
@@ -268,6 +282,17 @@ fn at(path: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
+/// A byte count in words: `1 MiB`, `512 KiB` or `100 bytes`.
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 impl Error {
     /// Attaches the file a parse error came from, for variants that carry a path.
     #[must_use]
@@ -327,7 +352,173 @@ mod tests {
             path: "d/root.key".into(),
         };
         assert!(e.to_string().contains("d/root.key"));
-        assert!(e.to_string().contains("--force"));
+    }
+
+    /// One value of every variant (the `match` in `index` fails to compile when a variant is
+    /// added without a sample here).
+    fn samples() -> Vec<Error> {
+        let io = || std::io::Error::other("x");
+        let boxed = || -> BoxError { "x".into() };
+        let p = || Some(PathBuf::from("p"));
+        vec![
+            Error::AlreadyExists { path: "p".into() },
+            Error::CaNotValidNow {
+                path: p(),
+                state: "expired",
+                not_before: "a".into(),
+                not_after: "b".into(),
+            },
+            Error::Encoding {
+                what: "x",
+                source: boxed(),
+            },
+            Error::EncryptedKey {
+                path: p(),
+                hint: "h",
+            },
+            Error::InvalidCertificate {
+                path: p(),
+                reason: "r".into(),
+                source: None,
+            },
+            Error::InvalidCommonName {
+                value: "v".into(),
+                reason: "r",
+            },
+            Error::InvalidDnsName {
+                value: "v".into(),
+                reason: "r",
+            },
+            Error::InvalidIpAddress {
+                value: IpAddr::from([0, 0, 0, 0]),
+                reason: "r",
+            },
+            Error::InvalidRequest {
+                path: p(),
+                reason: "r".into(),
+            },
+            Error::InputTooLarge {
+                path: "p".into(),
+                limit: 1 << 20,
+            },
+            Error::InvalidKey {
+                path: p(),
+                reason: "r".into(),
+                source: None,
+            },
+            Error::InvalidPem {
+                path: p(),
+                expected: "E",
+                found: "f".into(),
+            },
+            Error::InvalidPassphrase {
+                source_name: "s".into(),
+                reason: "r",
+            },
+            Error::KeyDecryption {
+                path: p(),
+                source: boxed(),
+            },
+            Error::InvalidPlan { reason: "r".into() },
+            Error::InvalidSubject {
+                attribute: "CN",
+                value: "v".into(),
+                reason: "r",
+            },
+            Error::InvalidValidity {
+                days: 0,
+                reason: "r",
+            },
+            Error::Io {
+                action: "read",
+                path: "p".into(),
+                source: io(),
+            },
+            Error::KeyGeneration { source: boxed() },
+            Error::KeyMismatch {
+                key_path: p(),
+                cert_path: p(),
+            },
+            Error::NotADirectory {
+                path: "p".into(),
+                reason: "r",
+            },
+            Error::NotACa {
+                path: p(),
+                reason: "r",
+            },
+            Error::RequestRefused { reason: "r".into() },
+            Error::Signing { source: boxed() },
+            Error::Unsupported {
+                path: p(),
+                what: "w",
+                detail: "d".into(),
+            },
+        ]
+    }
+
+    fn index(e: &Error) -> usize {
+        match e {
+            Error::AlreadyExists { .. } => 0,
+            Error::CaNotValidNow { .. } => 1,
+            Error::Encoding { .. } => 2,
+            Error::EncryptedKey { .. } => 3,
+            Error::InvalidCertificate { .. } => 4,
+            Error::InvalidCommonName { .. } => 5,
+            Error::InvalidDnsName { .. } => 6,
+            Error::InvalidIpAddress { .. } => 7,
+            Error::InvalidRequest { .. } => 8,
+            Error::InputTooLarge { .. } => 9,
+            Error::InvalidKey { .. } => 10,
+            Error::InvalidPem { .. } => 11,
+            Error::InvalidPassphrase { .. } => 12,
+            Error::KeyDecryption { .. } => 13,
+            Error::InvalidPlan { .. } => 14,
+            Error::InvalidSubject { .. } => 15,
+            Error::InvalidValidity { .. } => 16,
+            Error::Io { .. } => 17,
+            Error::KeyGeneration { .. } => 18,
+            Error::KeyMismatch { .. } => 19,
+            Error::NotADirectory { .. } => 20,
+            Error::NotACa { .. } => 21,
+            Error::RequestRefused { .. } => 22,
+            Error::Signing { .. } => 23,
+            Error::Unsupported { .. } => 24,
+        }
+    }
+
+    /// Whether `text` names a command-line flag (`--` and a letter).
+    pub(crate) fn names_a_flag(text: &str) -> bool {
+        text.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'-' && w[1] == b'-' && w[2].is_ascii_alphabetic())
+    }
+
+    #[test]
+    fn no_message_names_a_command_line_flag() {
+        let samples = samples();
+        let mut covered: Vec<usize> = samples.iter().map(index).collect();
+        covered.sort_unstable();
+        covered.dedup();
+        assert_eq!(
+            covered,
+            (0..25).collect::<Vec<_>>(),
+            "one sample per variant"
+        );
+        for e in &samples {
+            assert!(!names_a_flag(&e.to_string()), "{e}");
+        }
+        // The messages made at the call sites too: the encrypted-key hints.
+        let pkcs8 =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        for text in ["", "hello", "-----BEGIN X-----\n", pkcs8, legacy] {
+            let e = crate::PrivateKey::from_pem(text).unwrap_err();
+            assert!(!names_a_flag(&e.to_string()), "{e}");
+            let e = crate::Certificate::from_pem(text).unwrap_err();
+            assert!(!names_a_flag(&e.to_string()), "{e}");
+        }
+        assert!(names_a_flag("pass --force") && !names_a_flag("a -- b, --1"));
     }
 
     #[test]

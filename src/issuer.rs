@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 use crate::error::Error;
+use crate::input::{self, Kind};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::passphrase::Passphrase;
 use crate::profile::{LeafProfile, Usage};
@@ -114,8 +115,8 @@ impl Issuer {
         key_path: &Path,
         passphrase: Option<&Passphrase>,
     ) -> Result<Self, Error> {
-        let cert_text = read_text(cert_path)?;
-        let key_text = read_text(key_path)?;
+        let cert_text = read_text(cert_path, Kind::Certificate)?;
+        let key_text = read_text(key_path, Kind::Key)?;
         let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
         let key = match passphrase {
             Some(p) => PrivateKey::from_encrypted_pem(&key_text, p),
@@ -276,59 +277,59 @@ pub(crate) struct LeafRequest {
 const RSA_ENCRYPTION: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-fn read_text(path: &Path) -> Result<Zeroizing<String>, Error> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
-    match std::str::from_utf8(&bytes) {
-        Ok(s) => Ok(Zeroizing::new(s.to_owned())),
-        Err(_) => Err(Error::InvalidPem {
-            path: Some(path.to_path_buf()),
-            expected: "CERTIFICATE' or 'PRIVATE KEY",
-            found: "found binary data (DER?); convert it with `openssl x509 -inform der` or `openssl pkey -inform der`".into(),
-        }),
-    }
+fn read_text(path: &Path, kind: Kind) -> Result<Zeroizing<String>, Error> {
+    input::pem_text(&input::read_bounded(path)?, kind, path)
 }
 
-/// Checks that `cert` can act as a CA.
+/// Checks that `cert` can act as a CA: a self-signed root whose key is one this crate accepts
+/// and whose self-signature verifies, checked in that order before anything else the
+/// certificate says (its extensions) is believed.
 fn check_is_ca(cert: &Certificate) -> Result<(), Error> {
     let tbs = cert.x509().tbs_certificate();
     let not_ca = |reason| Error::NotACa { path: None, reason };
-    match tbs.version() {
-        Version::V3 => {
-            let bc = tbs
-                .get_extension::<BasicConstraints>()
-                .map_err(|e| bad_cert("its basicConstraints extension does not parse", e))?;
-            match bc {
-                Some((_, bc)) if bc.ca => {}
-                Some(_) => return Err(not_ca("its basicConstraints say CA:FALSE")),
-                None => {
-                    return Err(not_ca(
-                        "it is a v3 certificate without basicConstraints CA:TRUE",
-                    ));
-                }
-            }
-            let ku = tbs
-                .get_extension::<KeyUsage>()
-                .map_err(|e| bad_cert("its keyUsage extension does not parse", e))?;
-            if let Some((_, ku)) = ku
-                && !ku.key_cert_sign()
-            {
-                return Err(not_ca("its keyUsage does not include keyCertSign"));
-            }
-            if tbs.issuer() == tbs.subject() {
-                verify_self_signature(cert)?;
-            }
-            Ok(())
-        }
-        Version::V1 => {
-            // The guide's `openssl x509 -req -signkey` root: no extensions at all. Accept it as a
-            // legacy root only if it really is self-signed.
-            if tbs.issuer() != tbs.subject() {
-                return Err(not_ca("it is a v1 certificate that is not self-signed"));
-            }
-            verify_self_signature(cert)
-        }
-        Version::V2 => Err(not_ca("it is an X.509 v2 certificate")),
+    let version = tbs.version();
+    if version == Version::V2 {
+        return Err(not_ca("it is an X.509 v2 certificate"));
     }
+    if tbs.issuer() != tbs.subject() {
+        // Refused whatever it says; its basicConstraints only choose the words.
+        return Err(not_ca(match tbs.get_extension::<BasicConstraints>() {
+            _ if version == Version::V1 => "it is a v1 certificate that is not self-signed",
+            Ok(Some((_, bc))) if !bc.ca => "its basicConstraints say CA:FALSE",
+            Ok(None) => "it is a v3 certificate without basicConstraints CA:TRUE",
+            _ => {
+                "it is not self-signed: only a root CA can sign here (intermediate CAs are not supported)"
+            }
+        }));
+    }
+    PrivateKey::check_public_key(&cert.public_key_der()?)?;
+    verify_self_signature(cert)?;
+    if version == Version::V1 {
+        // The guide's `openssl x509 -req -signkey` root: no extensions at all, accepted as a
+        // legacy root because it really is self-signed.
+        return Ok(());
+    }
+    let bc = tbs
+        .get_extension::<BasicConstraints>()
+        .map_err(|e| bad_cert("its basicConstraints extension does not parse", e))?;
+    match bc {
+        Some((_, bc)) if bc.ca => {}
+        Some(_) => return Err(not_ca("its basicConstraints say CA:FALSE")),
+        None => {
+            return Err(not_ca(
+                "it is a v3 certificate without basicConstraints CA:TRUE",
+            ));
+        }
+    }
+    let ku = tbs
+        .get_extension::<KeyUsage>()
+        .map_err(|e| bad_cert("its keyUsage extension does not parse", e))?;
+    if let Some((_, ku)) = ku
+        && !ku.key_cert_sign()
+    {
+        return Err(not_ca("its keyUsage does not include keyCertSign"));
+    }
+    Ok(())
 }
 
 fn bad_cert(reason: &str, e: der::Error) -> Error {
@@ -342,6 +343,13 @@ fn bad_cert(reason: &str, e: der::Error) -> Error {
 /// Verifies the signature of a self-signed certificate with its own public key.
 fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
     let x = cert.x509();
+    if x.signature_algorithm() != x.tbs_certificate().signature() {
+        return Err(Error::InvalidCertificate {
+            path: None,
+            reason: "its two signature algorithm fields differ (RFC 5280 §4.1.1.2)".into(),
+            source: None,
+        });
+    }
     let tbs = x
         .tbs_certificate()
         .to_der()
@@ -364,6 +372,51 @@ fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
             source: None,
         },
     })
+}
+
+impl Issuer {
+    /// Verifies that `cert` was signed with this CA's key (its signature algorithm being one
+    /// this crate verifies): the first thing done with a certificate presented as ours.
+    pub(crate) fn verify_issued(&self, cert: &Certificate) -> Result<(), Error> {
+        let x = cert.x509();
+        let not_ours = |reason: String| Error::InvalidCertificate {
+            path: None,
+            reason,
+            source: None,
+        };
+        if x.signature_algorithm() != x.tbs_certificate().signature() {
+            return Err(not_ours(
+                "its two signature algorithm fields differ (RFC 5280 §4.1.1.2): it was not issued by this CA".into(),
+            ));
+        }
+        let tbs = x
+            .tbs_certificate()
+            .to_der()
+            .map_err(|e| Error::encoding("certificate", e))?;
+        verify_signature(
+            &self.certificate().public_key_der()?,
+            x.signature_algorithm().oid,
+            &tbs,
+            x.signature().raw_bytes(),
+        )
+        .map_err(|e| {
+            let why = match e {
+                SignatureCheck::Unsupported(detail) => {
+                    format!("it is signed with an algorithm this CA does not use ({detail})")
+                }
+                SignatureCheck::Invalid(why) => format!("its signature {why} with this CA's key"),
+            };
+            let issuer = cert.issuer();
+            let ours = self.certificate().subject();
+            not_ours(if issuer == ours {
+                format!("it was not issued by this CA: {why} (a forged or damaged certificate)")
+            } else {
+                format!(
+                    "it was not issued by this CA: its issuer is {issuer:?}, this CA is {ours:?}"
+                )
+            })
+        })
+    }
 }
 
 /// Why a signature check failed.

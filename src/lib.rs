@@ -8,6 +8,7 @@ mod cert;
 mod client;
 mod error;
 mod fs;
+mod input;
 mod issuer;
 mod key;
 pub mod keygen;

@@ -64,10 +64,10 @@ impl Passphrase {
     /// of it, as `openssl -passin file:` reads it).
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be read; [`Error::InvalidPassphrase`] if its first line
-    /// is empty.
+    /// [`Error::Io`] if the file cannot be read; [`Error::InputTooLarge`] if it is larger than
+    /// 1 MiB; [`Error::InvalidPassphrase`] if its first line is empty.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let content = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
+        let content = crate::input::read_bounded(path)?;
         let line = content.split(|b| *b == b'\n').next().unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {

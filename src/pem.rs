@@ -44,43 +44,124 @@ fn blocks(text: &str) -> Vec<&str> {
     out
 }
 
-/// Number of PEM blocks (BEGIN lines) in `text`.
-pub(crate) fn count(text: &str) -> usize {
-    blocks(text).len()
+/// Number of PEM blocks labelled `label` in `text`.
+pub(crate) fn count(text: &str, label: &str) -> usize {
+    blocks(text)
+        .into_iter()
+        .filter(|b| pem_rfc7468::decode_label(normalise(b).as_bytes()).is_ok_and(|l| l == label))
+        .count()
+}
+
+/// The base64 line length of RFC 7468 §2 strict output, which `pem-rfc7468` decodes.
+const LINE: usize = 64;
+
+/// `block` (BEGIN line through END line) in the strict form of RFC 7468 §3: each line without
+/// surrounding white space (so CRLF and trailing blanks go), the base64 re-wrapped at 64
+/// columns (so lines of 76 columns, as `base64` and MIME tools write, or no wrapping at all,
+/// are read as openssl reads them). Zeroized: it may be a private key.
+fn normalise(block: &str) -> Zeroizing<String> {
+    let mut lines = block
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let begin = lines.next().unwrap_or_default();
+    let mut body = Zeroizing::new(String::with_capacity(block.len()));
+    let mut end = "";
+    for line in lines {
+        if line.starts_with(END) {
+            end = line;
+            break;
+        }
+        body.extend(line.chars().filter(|c| !c.is_ascii_whitespace()));
+    }
+    let mut out = Zeroizing::new(String::with_capacity(block.len() + block.len() / LINE + 8));
+    out.push_str(begin);
+    out.push('\n');
+    for chunk in body.as_bytes().chunks(LINE) {
+        // The body is ASCII-filtered only by whitespace; a non-ASCII byte makes the chunk
+        // boundary fall inside a character, which is damage either way.
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(end);
+    out.push('\n');
+    out
 }
 
 /// Decodes the first PEM block of `text`. `labels` are the labels the caller can handle at all;
 /// any other label is reported as [`Error::InvalidPem`] naming what was found.
+///
+/// Lenient in what it accepts, as RFC 7468 §2 asks and as openssl reads: explanatory text
+/// before and after the block, CRLF line endings, white space around lines, and base64 wrapped
+/// at any width or not at all. The decoding itself (labels, base64, constant-time for keys) is
+/// `pem-rfc7468`'s, on the block re-wrapped to its strict form.
 pub(crate) fn decode_first(text: &str, labels: &[&'static str]) -> Result<Block, Error> {
     let expected = labels.first().copied().unwrap_or("");
-    let Some(block) = blocks(text).into_iter().next() else {
+    let all = blocks(text);
+    if all.is_empty() {
         return Err(Error::InvalidPem {
             path: None,
             expected,
             found: describe_non_pem(text),
         });
-    };
-    let label = pem_rfc7468::decode_label(block.as_bytes()).map_err(|e| Error::InvalidPem {
-        path: None,
-        expected,
-        found: format!("found a damaged PEM header ({e})"),
-    })?;
-    if !labels.contains(&label) {
-        return Err(wrong_label(expected, label));
     }
-    let (label, der) =
-        pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| Error::InvalidPem {
+    // The first block of a wanted kind; other blocks (`EC PARAMETERS` before an openssl EC
+    // key, the certificate beside a key in a combined file) are skipped, as openssl does.
+    let mut first_label = None;
+    let mut wanted = None;
+    for block in all {
+        let block = normalise(block);
+        match pem_rfc7468::decode_label(block.as_bytes()) {
+            Ok(label) if labels.contains(&label) => {
+                wanted = Some(block);
+                break;
+            }
+            Ok(label) => {
+                let known = HINTED.contains(&label);
+                if first_label.as_ref().is_none_or(|(_, k)| known && !k) {
+                    first_label = Some((label.to_owned(), known));
+                }
+            }
+            Err(e) if first_label.is_none() => {
+                return Err(Error::InvalidPem {
+                    path: None,
+                    expected,
+                    found: format!("found a damaged PEM header ({e})"),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    let Some(block) = wanted else {
+        let (label, _) = first_label.unwrap_or_default();
+        return Err(wrong_label(expected, &label));
+    };
+    let (label, der) = pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| {
+        let label = pem_rfc7468::decode_label(block.as_bytes()).unwrap_or_default();
+        Error::InvalidPem {
             path: None,
             expected,
             found: format!(
                 "found a damaged '{label}' block ({e}); the file may be truncated or edited"
             ),
-        })?;
+        }
+    })?;
     Ok(Block {
         label: label.to_owned(),
         der: Zeroizing::new(der),
     })
 }
+
+/// The labels [`wrong_label`] has a hint for: named in preference to others when no block of
+/// the wanted kind is found.
+const HINTED: &[&str] = &[
+    "CERTIFICATE",
+    "RSA PRIVATE KEY",
+    "PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "CERTIFICATE REQUEST",
+];
 
 /// The error for a PEM block with an unexpected label.
 pub(crate) fn wrong_label(expected: &'static str, found: &str) -> Error {
@@ -103,7 +184,7 @@ fn describe_non_pem(text: &str) -> String {
     if text.trim().is_empty() {
         "found an empty file".into()
     } else {
-        "found no PEM block (no '-----BEGIN' line); is this the right file?".into()
+        "found no PEM block (no BEGIN line); is this the right file?".into()
     }
 }
 
@@ -123,9 +204,10 @@ mod tests {
 
     #[test]
     fn blocks_are_counted() {
-        assert_eq!(count(""), 0);
-        assert_eq!(count(CERT), 1);
-        assert_eq!(count(&format!("{CERT}{CERT}")), 2);
+        assert_eq!(count("", "CERTIFICATE"), 0);
+        assert_eq!(count(CERT, "CERTIFICATE"), 1);
+        assert_eq!(count(&format!("{CERT}{CERT}"), "CERTIFICATE"), 2);
+        assert_eq!(count(CERT, "PRIVATE KEY"), 0);
     }
 
     #[test]

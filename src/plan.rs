@@ -231,10 +231,17 @@ impl ClusterPlan {
     /// Reads a TOML plan file.
     ///
     /// # Errors
-    /// [`Error::Io`] and those of [`ClusterPlan::from_toml`].
+    /// [`Error::Io`], [`Error::InputTooLarge`] (over 1 MiB) and those of
+    /// [`ClusterPlan::from_toml`].
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        Self::from_toml(&text).map_err(|e| match e {
+        let bytes = crate::input::read_bounded(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| Error::InvalidPlan {
+            reason: format!(
+                "{}: not UTF-8 text ({e}); a plan is a TOML file",
+                path.display()
+            ),
+        })?;
+        Self::from_toml(text).map_err(|e| match e {
             Error::InvalidPlan { reason } => Error::InvalidPlan {
                 reason: format!("{}: {reason}", path.display()),
             },

@@ -107,6 +107,17 @@ impl CertificateRequest {
         Self::from_der(&block.der)
     }
 
+    /// Reads a request file (PEM; at most 1 MiB), e.g. the `<ip>.csr` a node wrote.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::InputTooLarge`]; [`Error::InvalidPem`] (for a DER file, with the
+    /// `openssl req` command that converts it) and [`Error::InvalidRequest`], with the path.
+    pub fn load(path: &std::path::Path) -> Result<Self, Error> {
+        let bytes = crate::input::read_bounded(path)?;
+        let text = crate::input::pem_text(&bytes, crate::input::Kind::Request, path)?;
+        Self::from_pem(&text).map_err(|e| e.in_file(path))
+    }
+
     /// Parses a DER request.
     ///
     /// # Errors
@@ -277,6 +288,9 @@ impl CertificateRequest {
             .public_key
             .to_der()
             .map_err(|e| Error::encoding("certificate request", e))?;
+        // The key first: a key this crate does not accept is reported as what it is, not as a
+        // signature that does not verify (RSA-512, e = 1, RSA-16384, P-521, Ed25519, …).
+        PrivateKey::check_public_key(&spki)?;
         verify_signature(
             &spki,
             self.inner.algorithm.oid,
@@ -292,9 +306,7 @@ impl CertificateRequest {
             SignatureCheck::Invalid(why) => Error::RequestRefused {
                 reason: format!("its signature {why}: it was not made with the key it names"),
             },
-        })?;
-        // The key itself must be one this crate issues for (RSA ≥ 2048, P-256, P-384).
-        PrivateKey::check_public_key(&spki)
+        })
     }
 }
 
@@ -306,6 +318,9 @@ impl CertificateRequest {
 #[must_use]
 pub struct RequestPolicy {
     ips: BTreeSet<IpAddr>,
+    /// The IP addresses every certificate signed under this policy carries, in this order,
+    /// whether the request asks for them or not.
+    required_ips: Vec<IpAddr>,
     dns: BTreeSet<String>,
     common_names: BTreeSet<String>,
     subject: Subject,
@@ -317,6 +332,7 @@ impl RequestPolicy {
     pub fn new() -> Self {
         Self {
             ips: BTreeSet::new(),
+            required_ips: Vec::new(),
             dns: BTreeSet::new(),
             common_names: BTreeSet::new(),
             subject: Subject::etcd_default(),
@@ -324,12 +340,30 @@ impl RequestPolicy {
         }
     }
 
-    /// The policy for a node at `ip`: `127.0.0.1` and `ip` allowed, as
-    /// [`ServerCert::new`](crate::ServerCert::new) asks for.
+    /// The policy for a node at `ip`: `127.0.0.1` and `ip` required, as
+    /// [`ServerCert::new`](crate::ServerCert::new) puts them in. The CA adds them to the
+    /// certificate when the request does not ask for them (a node certificate without its own
+    /// address is rejected by its peers, one without `127.0.0.1` by local clients); it refuses
+    /// any other name the policy does not allow.
     pub fn for_node(ip: IpAddr) -> Self {
         Self::new()
-            .allow_ip(IpAddr::from([127, 0, 0, 1]))
-            .allow_ip(ip)
+            .require_ip(IpAddr::from([127, 0, 0, 1]))
+            .require_ip(ip)
+    }
+
+    /// Requires an IP address: every certificate signed under this policy carries it, first
+    /// (in the order required), whether the request asks for it or not. Implies
+    /// [`RequestPolicy::allow_ip`].
+    pub fn require_ip(mut self, ip: IpAddr) -> Self {
+        let mut canonical = AltNames::default();
+        canonical.add_ip(ip);
+        for ip in canonical.ips {
+            if !self.required_ips.contains(&ip) {
+                self.required_ips.push(ip);
+            }
+            self.ips.insert(ip);
+        }
+        self
     }
 
     /// The policy for a client acting as etcd user `cn` (or none).
@@ -382,10 +416,17 @@ impl Default for RequestPolicy {
 impl Issuer {
     /// Checks `request` against `policy` and signs it with the profile of `role`.
     ///
+    /// The certificate carries the IP addresses the policy requires
+    /// ([`RequestPolicy::require_ip`]; for [`RequestPolicy::for_node`]: `127.0.0.1` and the
+    /// node's address) even when the request does not ask for them, then the names the
+    /// request asks for.
+    ///
     /// # Errors
+    /// - [`Error::Unsupported`]: the request's key is not one this crate issues for (checked
+    ///   first, so that a bad key is not reported as a bad signature);
     /// - [`Error::RequestRefused`]: the signature does not verify, or the request asks for an
-    ///   IP address, DNS name or common name the policy does not allow, or a node request names
-    ///   no address;
+    ///   IP address, DNS name or common name the policy does not allow, or a node certificate
+    ///   would name no address;
     /// - [`Error::InvalidRequest`], [`Error::Unsupported`], [`Error::InvalidIpAddress`],
     ///   [`Error::InvalidDnsName`], [`Error::InvalidCommonName`], and those of signing.
     pub fn sign_request(
@@ -411,7 +452,12 @@ impl Issuer {
         request.verify()?;
         let refuse = |reason: String| Error::RequestRefused { reason };
         let (ips, dns) = request.requested_names()?;
+        // The names the policy requires first, whatever the request asks for: the CA's
+        // profile decides them. Then those asked for, each of which must be allowed.
         let mut alt_names = AltNames::default();
+        for ip in &policy.required_ips {
+            alt_names.add_ip(*ip);
+        }
         for ip in ips {
             alt_names.add_ip(ip);
         }
@@ -479,39 +525,63 @@ impl Issuer {
     /// # Ok::<(), etcd_pki::Error>(())
     /// ```
     ///
+    /// Nothing the old certificate says is used before its signature has been verified with
+    /// this CA's key; then its key is checked as a request's would be, and its profile must be
+    /// exactly this CA's client or node profile (not a CA, no other usages, extensions or kinds
+    /// of names).
+    ///
     /// # Errors
-    /// [`Error::InvalidCertificate`] if `cert` was not issued by this CA or is neither a client
-    /// nor a node certificate; [`Error::InvalidValidity`]; those of signing.
+    /// [`Error::InvalidCertificate`] if `cert` was not signed by this CA's key (a forgery, or
+    /// another CA's), is a CA certificate, or is not exactly a client or node certificate of
+    /// this CA; [`Error::Unsupported`] for a key or signature algorithm this crate does not
+    /// accept; [`Error::InvalidValidity`]; those of signing.
     pub fn renew(&self, cert: &Certificate, days: u32) -> Result<Certificate, Error> {
-        let not_ours = |reason: &str| Error::InvalidCertificate {
+        let refuse = |reason: String| Error::InvalidCertificate {
             path: None,
-            reason: reason.to_owned(),
+            reason: format!(
+                "{reason}; only this CA's own client and node certificates are renewed"
+            ),
             source: None,
         };
+        // First its signature: nothing the certificate says counts until this CA's key has
+        // been shown to have signed it.
+        self.verify_issued(cert)?;
         let tbs = cert.x509().tbs_certificate();
-        let ca_tbs = self.certificate().x509().tbs_certificate();
-        let issued_by_us = tbs.issuer() == ca_tbs.subject()
-            && match tbs.get_extension::<AuthorityKeyIdentifier>() {
-                Ok(Some((_, aki))) => {
-                    aki.key_identifier
-                        .as_ref()
-                        .map(der::asn1::OctetString::as_bytes)
-                        == Some(self.key_id().as_slice())
-                }
-                _ => true,
-            };
-        if !issued_by_us {
-            return Err(not_ours("it was not issued by this CA"));
+        if tbs.version() != x509_cert::certificate::Version::V3 {
+            return Err(refuse("it is not an X.509 v3 certificate".into()));
         }
-        let usage = match tbs.get_extension::<ExtendedKeyUsage>() {
-            Ok(Some((_, eku))) if eku.0.contains(&SERVER_AUTH) => Usage::Node,
-            Ok(Some((_, eku))) if eku.0.contains(&CLIENT_AUTH) => Usage::Client,
-            _ => return Err(not_ours("it has neither the node nor the client usages")),
-        };
-        let alt_names = match tbs.get_extension::<SubjectAltName>() {
-            Ok(Some((_, san))) => san.0,
-            _ => Vec::new(),
-        };
+        // Then its key: one this crate would issue a certificate for today.
+        PrivateKey::check_public_key(&cert.public_key_der()?)?;
+        // Then its profile: exactly the extensions of a client or node certificate.
+        let usage = leaf_usage(tbs, self.key_id()).map_err(refuse)?;
+        let mut alt_names = AltNames::default();
+        match tbs.get_extension::<SubjectAltName>() {
+            Ok(Some((_, san))) => {
+                for name in san.0 {
+                    match name {
+                        GeneralName::IpAddress(o) => {
+                            let ip = ip_from_octets(o.as_bytes()).ok_or_else(|| {
+                                refuse("its subjectAltName holds a malformed IP address".into())
+                            })?;
+                            alt_names.add_ip(ip);
+                        }
+                        GeneralName::DnsName(d) => alt_names.add_dns(d.as_str().parse()?),
+                        other => {
+                            return Err(refuse(format!(
+                                "its subjectAltName holds a kind of name this CA does not issue ({other:?})"
+                            )));
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return Err(refuse(format!("its subjectAltName does not parse ({e})"))),
+        }
+        if usage == Usage::Node && alt_names.is_empty() {
+            return Err(refuse(
+                "it is a node certificate without any IP address or DNS name".into(),
+            ));
+        }
         let leaf = LeafRequest {
             subject: Name::from_der(
                 &tbs.subject()
@@ -520,7 +590,7 @@ impl Issuer {
             )
             .map_err(|e| Error::encoding("subject name", e))?,
             usage,
-            alt_names,
+            alt_names: alt_names.to_general_names()?,
             days,
         };
         self.sign_leaf(
@@ -528,6 +598,94 @@ impl Issuer {
             tbs.subject_public_key_info().clone(),
             &mut rand::rng(),
         )
+    }
+}
+
+/// The usage of a certificate with exactly the extensions of this CA's client or node profile
+/// (basicConstraints CA:FALSE; keyUsage digitalSignature, optionally keyEncipherment;
+/// extendedKeyUsage clientAuth, or serverAuth and clientAuth; key identifiers, the authority's
+/// being this CA's; subjectAltName), or why not.
+fn leaf_usage(
+    tbs: &x509_cert::certificate::TbsCertificate,
+    ca_key_id: &[u8],
+) -> Result<Usage, String> {
+    use der::oid::AssociatedOid;
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+    let mut seen = BTreeSet::new();
+    for ext in tbs.extensions().map(Vec::as_slice).unwrap_or_default() {
+        let known = [
+            BasicConstraints::OID,
+            KeyUsage::OID,
+            ExtendedKeyUsage::OID,
+            SubjectKeyIdentifier::OID,
+            AuthorityKeyIdentifier::OID,
+            SubjectAltName::OID,
+        ];
+        if !known.contains(&ext.extn_id) {
+            return Err(format!(
+                "it carries an extension this CA does not issue ({})",
+                ext.extn_id
+            ));
+        }
+        if !seen.insert(ext.extn_id) {
+            return Err(format!("it carries extension {} twice", ext.extn_id));
+        }
+    }
+    let parse = |what: &str, e: der::Error| format!("its {what} extension does not parse ({e})");
+    match tbs.get_extension::<BasicConstraints>() {
+        Ok(Some((_, bc))) if !bc.ca => {}
+        Ok(Some(_)) => return Err("it is a CA certificate (basicConstraints CA:TRUE)".into()),
+        Ok(None) => return Err("it has no basicConstraints CA:FALSE".into()),
+        Err(e) => return Err(parse("basicConstraints", e)),
+    }
+    match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, ku)))
+            if ku.digital_signature()
+                && (ku.0 & !(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment))
+                    .is_empty() => {}
+        Ok(Some(_)) => {
+            return Err("its keyUsage is not digitalSignature (and keyEncipherment)".into());
+        }
+        Ok(None) => return Err("it has no keyUsage".into()),
+        Err(e) => return Err(parse("keyUsage", e)),
+    }
+    match tbs.get_extension::<AuthorityKeyIdentifier>() {
+        Ok(Some((_, aki)))
+            if aki
+                .key_identifier
+                .as_ref()
+                .map(der::asn1::OctetString::as_bytes)
+                == Some(ca_key_id)
+                && aki.authority_cert_issuer.is_none()
+                && aki.authority_cert_serial_number.is_none() => {}
+        Ok(Some(_)) => return Err("its authorityKeyIdentifier is not this CA's key".into()),
+        Ok(None) => return Err("it has no authorityKeyIdentifier".into()),
+        Err(e) => return Err(parse("authorityKeyIdentifier", e)),
+    }
+    let eku = match tbs.get_extension::<ExtendedKeyUsage>() {
+        Ok(Some((_, eku))) => eku.0,
+        Ok(None) => return Err("it has no extendedKeyUsage".into()),
+        Err(e) => return Err(parse("extendedKeyUsage", e)),
+    };
+    match eku.as_slice() {
+        [CLIENT_AUTH] => Ok(Usage::Client),
+        [SERVER_AUTH, CLIENT_AUTH] | [CLIENT_AUTH, SERVER_AUTH] => Ok(Usage::Node),
+        _ => Err(format!(
+            "its extendedKeyUsage ({}) is neither a client's (clientAuth) nor a node's (serverAuth, clientAuth)",
+            eku.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// An IP address from the octets of a `GeneralName::IpAddress`.
+fn ip_from_octets(o: &[u8]) -> Option<IpAddr> {
+    match o.len() {
+        4 => <[u8; 4]>::try_from(o).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(o).ok().map(IpAddr::from),
+        _ => None,
     }
 }
 

@@ -519,3 +519,42 @@ fn csr_commands_keep_the_node_key_on_the_node() {
     );
     common::assert_strict_server(d, "ca/root.cert", "node/10.0.0.5.cert", "10.0.0.5");
 }
+
+#[test]
+fn a_signed_node_certificate_always_carries_the_node_ip() {
+    // A request for 127.0.0.1 only, signed for -i 10.0.0.5: the certificate written as
+    // 10.0.0.5.cert must name 10.0.0.5 (its peers check it), and 127.0.0.1.
+    let a = TempDir::new().unwrap();
+    let d = a.path();
+    assert!(
+        ours(&["-c", "gen_root_cert", "-s", "."], d)
+            .status
+            .success()
+    );
+    let out = ours(&["-c", "gen_server_csr", "-s", ".", "-i", "127.0.0.1"], d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ours(
+        &[
+            "-c",
+            "sign_server_csr",
+            "-s",
+            ".",
+            "-k",
+            "root.key",
+            "-t",
+            "root.cert",
+            "-i",
+            "10.0.0.5",
+            "--csr",
+            "127.0.0.1.csr",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ips: Vec<String> = cert(d, "10.0.0.5.cert")
+        .ip_addresses()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(ips, ["127.0.0.1", "10.0.0.5"]);
+}

@@ -195,3 +195,35 @@ fn renewal_keeps_key_names_and_role() {
     let err = other.renew(set.node.certificate(), 10).unwrap_err();
     assert!(err.to_string().contains("not issued by this CA"), "{err}");
 }
+
+#[test]
+fn a_node_certificate_always_carries_the_names_its_policy_requires() {
+    // A request that asks only for 127.0.0.1, signed for node 10.0.0.5: the CA's profile puts
+    // in 10.0.0.5 (and 127.0.0.1), as the peers will check; the request decides nothing else.
+    let set = common::set();
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let csr = ServerCert::new(ip("127.0.0.1")).request(&key).unwrap();
+    assert_eq!(csr.ip_addresses().unwrap(), [ip("127.0.0.1")]);
+    let cert = set
+        .ca
+        .sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip("10.0.0.5")))
+        .unwrap();
+    assert_eq!(cert.ip_addresses(), [ip("127.0.0.1"), ip("10.0.0.5")]);
+    // A request with no names at all gets them too.
+    let csr = ClientCert::new().request(&key).unwrap();
+    let cert = set
+        .ca
+        .sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip("10.0.0.6")))
+        .unwrap();
+    assert_eq!(cert.ip_addresses(), [ip("127.0.0.1"), ip("10.0.0.6")]);
+    // An extra allowed name still comes after the required ones.
+    let csr = ServerCert::new(ip("10.0.0.7"))
+        .dns_name("etcd-7.local".parse().unwrap())
+        .request(&key)
+        .unwrap();
+    let policy =
+        RequestPolicy::for_node(ip("10.0.0.7")).allow_dns_name(&"etcd-7.local".parse().unwrap());
+    let cert = set.ca.sign_request(&csr, Role::Node, &policy).unwrap();
+    assert_eq!(cert.ip_addresses(), [ip("127.0.0.1"), ip("10.0.0.7")]);
+    assert_eq!(cert.dns_names(), ["etcd-7.local"]);
+}

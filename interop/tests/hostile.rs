@@ -147,6 +147,108 @@ impl Fixture {
             ],
             &d,
         );
+        // DER files, a node request in DER, requests and roots with keys this crate refuses.
+        common::openssl_ok(
+            &[
+                "x509",
+                "-in",
+                "root.cert",
+                "-outform",
+                "der",
+                "-out",
+                "root.der",
+            ],
+            &d,
+        );
+        common::openssl_ok(
+            &[
+                "pkey",
+                "-in",
+                "root.key",
+                "-outform",
+                "der",
+                "-out",
+                "rootkey.der",
+            ],
+            &d,
+        );
+        std::fs::create_dir(d.join("node")).unwrap();
+        let ok = cli(
+            &["-c", "gen_server_csr", "-s", "node", "-i", "10.0.0.5"],
+            &d,
+            &[],
+        );
+        assert!(ok.status.success());
+        common::openssl_ok(
+            &[
+                "req",
+                "-in",
+                "node/10.0.0.5.csr",
+                "-outform",
+                "der",
+                "-out",
+                "node.der",
+            ],
+            &d,
+        );
+        common::openssl_ok(
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:1024",
+                "-nodes",
+                "-keyout",
+                "node/weak.key",
+                "-out",
+                "weak.csr",
+                "-subj",
+                "/CN=weak",
+                "-addext",
+                "subjectAltName=IP:10.0.0.5",
+            ],
+            &d,
+        );
+        common::openssl_ok(
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-521",
+                "-nodes",
+                "-keyout",
+                "node/p521.key",
+                "-out",
+                "p521.csr",
+                "-subj",
+                "/CN=p521",
+                "-addext",
+                "subjectAltName=IP:10.0.0.5",
+            ],
+            &d,
+        );
+        common::openssl_ok(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-521",
+                "-nodes",
+                "-keyout",
+                "p521.key",
+                "-out",
+                "p521.cert",
+                "-subj",
+                "/CN=p521 CA",
+                "-days",
+                "30",
+            ],
+            &d,
+        );
         // Expired and not-yet-valid roots for other.key, made with Python `cryptography`.
         let py = r#"
 import datetime, sys
@@ -172,6 +274,13 @@ for fname, start, end in [("expired.cert", now - datetime.timedelta(days=20), no
         );
         Self { _dir: dir, d }
     }
+}
+
+/// Whether `text` names a command-line flag (`--` and a letter): library messages never do.
+fn names_a_flag(text: &str) -> bool {
+    text.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'-' && w[1] == b'-' && w[2].is_ascii_alphabetic())
 }
 
 /// One row of the error table.
@@ -235,7 +344,7 @@ fn every_bad_input_is_a_clear_error_and_writes_nothing() {
         row(
             "existing output",
             "-c gen_client_cert -s . -k root.key -t root.cert",
-            "refusing to overwrite existing file ./client.key",
+            "refusing to overwrite existing file ./client.key: remove it or choose another directory (library: WriteOptions::overwrite replaces it); or give --force to replace it",
             None,
         ),
         client_row(
@@ -378,6 +487,71 @@ fn every_bad_input_is_a_clear_error_and_writes_nothing() {
             "chain.cert: invalid certificate: the file holds 2 PEM blocks",
             "InvalidCertificate",
         ),
+        client_row(
+            "root certificate in DER",
+            "root.key",
+            "root.der",
+            "root.der: expected a PEM 'CERTIFICATE' block, found DER (binary ASN.1), not PEM text: convert it with `openssl x509 -inform der -in root.der -out root.der.pem`",
+            "InvalidPem",
+        ),
+        client_row(
+            "root key in DER",
+            "rootkey.der",
+            "root.cert",
+            "convert it with `openssl pkey -inform der -in rootkey.der -out rootkey.der.pem`",
+            "InvalidPem",
+        ),
+        client_row(
+            "endless root certificate",
+            "root.key",
+            "/dev/zero",
+            "/dev/zero is larger than 1 MiB",
+            "InputTooLarge",
+        ),
+        client_row(
+            "endless root key",
+            "/dev/zero",
+            "root.cert",
+            "/dev/zero is larger than 1 MiB",
+            "InputTooLarge",
+        ),
+        client_row(
+            "P-521 root",
+            "p521.key",
+            "p521.cert",
+            "p521.key: unsupported key algorithm: ECDSA P-521 (secp521r1) keys are not supported; use RSA (2048 to 8192 bits), ECDSA P-256 or ECDSA P-384",
+            "Unsupported",
+        ),
+        row(
+            "endless passphrase file",
+            "-c gen_client_cert -s out -k enc.key -t root.cert --root-key-passphrase-file /dev/zero",
+            "/dev/zero is larger than 1 MiB",
+            None,
+        ),
+        row(
+            "request in DER",
+            "-c sign_server_csr -s out -k root.key -t root.cert -i 10.0.0.5 --csr node.der",
+            "node.der: expected a PEM 'CERTIFICATE REQUEST' block, found DER (binary ASN.1), not PEM text: convert it with `openssl req -inform der -in node.der -out node.der.pem`",
+            None,
+        ),
+        row(
+            "request with an RSA-1024 key",
+            "-c sign_server_csr -s out -k root.key -t root.cert -i 10.0.0.5 --csr weak.csr",
+            "weak.csr: unsupported key size: RSA-1024 is too weak (TLS libraries refuse it); use an RSA key of 2048 to 8192 bits",
+            None,
+        ),
+        row(
+            "request with a P-521 key",
+            "-c sign_server_csr -s out -k root.key -t root.cert -i 10.0.0.5 --csr p521.csr",
+            "p521.csr: unsupported key algorithm: ECDSA P-521 (secp521r1) keys are not supported",
+            None,
+        ),
+        row(
+            "endless request",
+            "-c sign_server_csr -s out -k root.key -t root.cert -i 10.0.0.5 --csr /dev/zero",
+            "/dev/zero is larger than 1 MiB",
+            None,
+        ),
         row(
             "zero days",
             "-c gen_root_cert -s out -d 0",
@@ -475,7 +649,17 @@ fn every_bad_input_is_a_clear_error_and_writes_nothing() {
         "ETCD_PKI_TEST_PASS".into(),
     ]);
     wrong.env.push(("ETCD_PKI_TEST_PASS", "wrong horse"));
+    wrong.message = "enc.key: cannot decrypt the private key: wrong passphrase, or the file is damaged\n  caused by: ";
     rows.push(wrong);
+    let mut nopass = client_row(
+        "encrypted key, no passphrase (CLI advice)",
+        "enc.key",
+        "root.cert",
+        "give the passphrase with --root-key-passphrase-env VAR or --root-key-passphrase-file FILE",
+        "EncryptedKey",
+    );
+    nopass.what = "encrypted key, no passphrase: the CLI names its flags";
+    rows.push(nopass);
 
     let before = (snapshot(d), snapshot(&d.join("out")));
     let mut failures = Vec::new();
@@ -507,6 +691,9 @@ fn every_bad_input_is_a_clear_error_and_writes_nothing() {
                 Issuer::load_encrypted(&cert, &key, &Passphrase::new("wrong horse").unwrap())
             };
             match result {
+                Err(e) if names_a_flag(&e.to_string()) => {
+                    failures.push(format!("{}: library message names a flag: {e}", r.what));
+                }
                 Err(e) if format!("{e:?}").starts_with(variant) => {}
                 other => failures.push(format!(
                     "{}: library gave {other:?}, wanted {variant}",
