@@ -34,6 +34,35 @@ pub(crate) const PUBLIC: u32 = 0o644;
 /// Mode of scripts.
 pub(crate) const EXECUTABLE: u32 = 0o755;
 
+/// Mode of directories that hold private keys.
+pub(crate) const PRIVATE_DIR: u32 = 0o700;
+/// Mode of other directories.
+pub(crate) const PUBLIC_DIR: u32 = 0o755;
+
+/// Creates the directory `path` (its parent must exist) with exactly `mode`, whatever the
+/// umask: `mkdir(2)` masks the mode with the umask, which only ever removes permissions, and an
+/// explicit `chmod` afterwards sets it exactly. Fails if `path` exists.
+pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), Error> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(mode);
+    }
+    builder
+        .create(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("set permissions of", path, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    Ok(())
+}
+
 /// Checks that `dir` exists and is a directory.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
     match fs::metadata(dir) {

@@ -19,6 +19,10 @@
 //! <out>/clients/<user>/etcdctl.env   ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY, ETCDCTL_ENDPOINTS
 //! ```
 //!
+//! `ca/`, `members/<name>/` and `clients/<user>/` hold keys and are created with mode 0700,
+//! `members/` and `clients/` 0755, keys 0600, scripts 0755, other files 0644: exactly, whatever
+//! the umask. Copy the directories with their modes (`cp -a`, `rsync -a`, `scp -rp`).
+//!
 //! A plan comes from code or from a TOML file:
 //!
 //! ```
@@ -932,7 +936,15 @@ impl ClusterBundle {
         }
         let mut written = Vec::new();
         for (dir, files) in &dirs {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+            // Directories that hold keys: 0700; members/ and clients/ 0755; whatever the umask.
+            for (d, mode) in [
+                (dir.parent().unwrap_or(&base), fs::PUBLIC_DIR),
+                (dir.as_path(), fs::PRIVATE_DIR),
+            ] {
+                if d != base && d.symlink_metadata().is_err() {
+                    fs::create_dir(d, mode)?;
+                }
+            }
             let out_files: Vec<OutFile<'_>> = files
                 .iter()
                 .map(|(name, contents, mode)| OutFile {
