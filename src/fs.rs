@@ -66,6 +66,20 @@ pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), Error> {
     Ok(())
 }
 
+/// An exclusive advisory lock (`flock(2)`) on the directory `dir`, held until the returned file
+/// is dropped: writers of the same directory wait for each other. Only cooperating writers (this
+/// crate) are held back; the publishing rules above are what protects against others.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, Error> {
+    let handle = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    #[cfg(unix)]
+    #[allow(
+        clippy::incompatible_msrv,
+        reason = "File::lock is stable since Rust 1.89; the crate's MSRV moves to it"
+    )]
+    handle.lock().map_err(|e| Error::io("lock", dir, e))?;
+    Ok(handle)
+}
+
 /// Checks that `dir` exists and is a directory.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
     match fs::metadata(dir) {

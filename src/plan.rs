@@ -848,19 +848,39 @@ impl ClusterBundle {
         Ok(text.to_owned())
     }
 
-    /// Writes the bundle under `out` (see the module docs). Nothing is overwritten: if any file
-    /// exists, nothing is written. The CA key is written (to `ca/` only) when the CA was made
-    /// for this bundle, never when it was loaded ([`ClusterPlan::issue_with`]). Paths in the configuration files are absolute, under the
-    /// plan's `cert_dir`/`client_dir` or else under `out`.
+    /// Writes the bundle under `out` (see the module docs): `ca/`, `members/<name>/` and
+    /// `clients/<user>/`, none of which may exist yet (an empty directory is replaced).
+    ///
+    /// Every target is checked first; then the whole bundle is written into a hidden staging
+    /// directory inside `out` and moved into place by `rename(2)`, one directory at a time. On
+    /// any failure the directories already moved are moved back and the staging directory is
+    /// removed: `out` is left as it was. Nothing is ever overwritten. The CA key is written (to
+    /// `ca/` only) when the CA was made for this bundle, never when it was loaded
+    /// ([`ClusterPlan::issue_with`]). Paths in the configuration files are absolute, under the
+    /// plan's `cert_dir`/`client_dir` or else under `out`. Two writes to one `out` at once are
+    /// serialised; the second then finds the first's files and is refused.
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`], [`Error::NotADirectory`], [`Error::Io`], [`Error::Encoding`].
+    /// [`Error::AlreadyExists`] (a planned file exists), [`Error::NotADirectory`] (`out` is not a
+    /// directory, or a file stands where a directory goes), [`Error::DirectoryNotEmpty`],
+    /// [`Error::InvalidPlan`] (an output path the generated files cannot name), [`Error::Io`],
+    /// [`Error::Encoding`].
     pub fn write(&self, out: &Path) -> Result<Vec<PathBuf>, Error> {
+        self.write_with(out, &mut || Ok(()))
+    }
+
+    /// [`ClusterBundle::write`], calling `step` before each directory is moved into place (a
+    /// test makes it fail).
+    fn write_with(
+        &self,
+        out: &Path,
+        step: &mut dyn FnMut() -> std::io::Result<()>,
+    ) -> Result<Vec<PathBuf>, Error> {
         fs::check_dir(out)?;
         let base = std::fs::canonicalize(out).map_err(|e| Error::io("access", out, e))?;
         let base_text = self.check_base(&base)?;
         let root_cert = self.ca.certificate().to_pem()?;
-        // Every directory's files, fully built in memory first.
+        // Every directory's files (relative to `out`), fully built in memory first.
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = Vec::new();
         let pem = |ck: &CertifiedKey| -> Result<(Zeroizing<String>, Zeroizing<String>), Error> {
             Ok((
@@ -884,11 +904,11 @@ impl ClusterBundle {
             let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
-        dirs.push((base.join("ca"), ca_files));
+        dirs.push((PathBuf::from("ca"), ca_files));
         for (m, ck) in self.plan.members.iter().zip(&self.members) {
             let (cert, key) = pem(ck)?;
             dirs.push((
-                base.join("members").join(&m.name),
+                Path::new("members").join(&m.name),
                 vec![
                     (
                         "root.cert".into(),
@@ -908,7 +928,7 @@ impl ClusterBundle {
         for (u, ck) in self.plan.users.iter().zip(&self.users) {
             let (cert, key) = pem(ck)?;
             dirs.push((
-                base.join("clients").join(&u.name),
+                Path::new("clients").join(&u.name),
                 vec![
                     (
                         "root.cert".into(),
@@ -925,38 +945,166 @@ impl ClusterBundle {
                 ],
             ));
         }
-        // Refuse before writing anything if any file exists.
-        for (dir, files) in &dirs {
-            for (name, _, _) in files {
-                let path = dir.join(name);
-                if path.symlink_metadata().is_ok() {
-                    return Err(Error::AlreadyExists { path });
-                }
-            }
-        }
+        let _lock = fs::lock_dir(&base)?;
+        check_targets(&base, &dirs)?;
+        let staging = base.join(format!(
+            ".etcd-pki-bundle.{:016x}.tmp",
+            rand::random::<u64>()
+        ));
+        fs::create_dir(&staging, fs::PRIVATE_DIR)?;
+        let result = stage(&staging, &dirs).and_then(|()| publish(&staging, &base, &dirs, step));
+        // After a complete publish only empty directories are left in it.
+        let _ = std::fs::remove_dir_all(&staging);
+        result?;
         let mut written = Vec::new();
         for (dir, files) in &dirs {
-            // Directories that hold keys: 0700; members/ and clients/ 0755; whatever the umask.
-            for (d, mode) in [
-                (dir.parent().unwrap_or(&base), fs::PUBLIC_DIR),
-                (dir.as_path(), fs::PRIVATE_DIR),
-            ] {
-                if d != base && d.symlink_metadata().is_err() {
-                    fs::create_dir(d, mode)?;
-                }
-            }
-            let out_files: Vec<OutFile<'_>> = files
-                .iter()
-                .map(|(name, contents, mode)| OutFile {
-                    name,
-                    contents: contents.as_bytes(),
-                    mode: *mode,
-                })
-                .collect();
-            fs::write_set(dir, &out_files, false)?;
-            written.extend(files.iter().map(|(name, _, _)| dir.join(name)));
+            written.extend(files.iter().map(|(name, _, _)| base.join(dir).join(name)));
         }
         Ok(written)
+    }
+}
+
+/// The directories of a bundle with their files, relative to the output directory.
+type PlannedDirs = [(PathBuf, Vec<PlannedFile>)];
+
+/// The parent of a bundle directory inside the output directory: `members`, `clients`, or
+/// none (`ca`).
+fn group(dir: &Path) -> Option<&Path> {
+    dir.parent().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Refuses, before anything is written, every target that is in the way.
+fn check_targets(base: &Path, dirs: &PlannedDirs) -> Result<(), Error> {
+    let in_the_way = |path: PathBuf| Error::NotADirectory {
+        path,
+        reason: "it is in the way of a directory the bundle writes; move it away",
+    };
+    for (dir, files) in dirs {
+        if let Some(parent) = group(dir) {
+            match std::fs::metadata(base.join(parent)) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(in_the_way(base.join(parent))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("access", &base.join(parent), e)),
+            }
+        }
+        let target = base.join(dir);
+        match std::fs::symlink_metadata(&target) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("access", &target, e)),
+            Ok(m) if !m.is_dir() => return Err(in_the_way(target)),
+            Ok(_) => {
+                for (name, _, _) in files {
+                    let path = target.join(name);
+                    if path.symlink_metadata().is_ok() {
+                        return Err(Error::AlreadyExists { path });
+                    }
+                }
+                let mut entries =
+                    std::fs::read_dir(&target).map_err(|e| Error::io("read", &target, e))?;
+                if entries.next().is_some() {
+                    return Err(Error::DirectoryNotEmpty { path: target });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes every directory and file of the bundle under `staging` (modes exact).
+fn stage(staging: &Path, dirs: &PlannedDirs) -> Result<(), Error> {
+    for (dir, files) in dirs {
+        if let Some(parent) = group(dir) {
+            let parent = staging.join(parent);
+            if parent.symlink_metadata().is_err() {
+                fs::create_dir(&parent, fs::PUBLIC_DIR)?;
+            }
+        }
+        let dir = staging.join(dir);
+        fs::create_dir(&dir, fs::PRIVATE_DIR)?;
+        let out_files: Vec<OutFile<'_>> = files
+            .iter()
+            .map(|(name, contents, mode)| OutFile {
+                name,
+                contents: contents.as_bytes(),
+                mode: *mode,
+            })
+            .collect();
+        fs::write_set(&dir, &out_files, false)?;
+    }
+    Ok(())
+}
+
+/// Moves the staged bundle into `base`: a whole group (`members/`, `clients/`) at once when it
+/// does not exist yet, else each of its directories; `ca/` as one. On failure, moves back what
+/// was moved (re-creating an empty directory that was replaced).
+fn publish(
+    staging: &Path,
+    base: &Path,
+    dirs: &PlannedDirs,
+    step: &mut dyn FnMut() -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let mut units: Vec<PathBuf> = Vec::new();
+    for (dir, _) in dirs {
+        let unit = match group(dir) {
+            Some(parent) if !base.join(parent).exists() => parent.to_path_buf(),
+            _ => dir.clone(),
+        };
+        if !units.contains(&unit) {
+            units.push(unit);
+        }
+    }
+    // (staged path, target, mode of an empty directory the move replaced)
+    let mut moved: Vec<(PathBuf, PathBuf, Option<u32>)> = Vec::new();
+    let mut run = || -> Result<(), Error> {
+        for unit in &units {
+            let (from, to) = (staging.join(unit), base.join(unit));
+            let replaced = std::fs::symlink_metadata(&to).ok().map(|m| mode_of(&m));
+            step()
+                .and_then(|()| std::fs::rename(&from, &to))
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists => {
+                        Error::DirectoryNotEmpty { path: to.clone() }
+                    }
+                    _ => Error::io("move into place", &to, e),
+                })?;
+            moved.push((from, to, replaced));
+        }
+        Ok(())
+    };
+    let outcome = run();
+    if outcome.is_err() {
+        for (from, to, replaced) in moved.into_iter().rev() {
+            if std::fs::rename(&to, &from).is_ok() {
+                if let Some(mode) = replaced {
+                    let _ = fs::create_dir(&to, mode);
+                }
+            }
+        }
+    } else {
+        for dir in std::iter::once(base.to_path_buf())
+            .chain(["members", "clients"].iter().map(|g| base.join(g)))
+        {
+            if let Ok(d) = std::fs::File::open(&dir) {
+                // Make the new directory entries durable.
+                let _ = d.sync_all();
+            }
+        }
+    }
+    outcome
+}
+
+/// The permission bits of `m`.
+fn mode_of(m: &std::fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        fs::PRIVATE_DIR
     }
 }
 
@@ -1465,6 +1613,81 @@ mod tests {
         let out = tmp.path().join(std::ffi::OsStr::from_bytes(b"ok\xff"));
         std::fs::create_dir(&out).unwrap();
         p.issue().unwrap().write(&out).unwrap();
+    }
+
+    /// Every path under `dir` with its mode and, for files, contents.
+    #[cfg(unix)]
+    fn tree(dir: &Path) -> BTreeMap<PathBuf, (u32, Option<Vec<u8>>)> {
+        let mut out = BTreeMap::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                out.insert(p.clone(), (mode_of(&m), None));
+                out.extend(tree(&p));
+            } else {
+                out.insert(p.clone(), (mode_of(&m), Some(std::fs::read(&p).unwrap())));
+            }
+        }
+        out
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_failure_at_any_step_of_a_bundle_write_leaves_the_directory_as_it_was() {
+        use std::os::unix::fs::PermissionsExt;
+        let bundle = fast(plan().user("bob")).issue().unwrap();
+        let mut n = 1;
+        loop {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path();
+            // members/ exists (each member moved on its own), with an empty members/node1/ (to be
+            // replaced); clients/ does not (moved as one).
+            std::fs::create_dir_all(out.join("members/node1")).unwrap();
+            std::fs::set_permissions(
+                out.join("members/node1"),
+                std::fs::Permissions::from_mode(0o750),
+            )
+            .unwrap();
+            std::fs::write(out.join("notes"), b"mine").unwrap();
+            let before = tree(out);
+            let mut step = 0;
+            let result = bundle.write_with(out, &mut || {
+                step += 1;
+                if step == n {
+                    Err(std::io::Error::other("injected"))
+                } else {
+                    Ok(())
+                }
+            });
+            match result {
+                Err(e) => {
+                    assert!(e.to_string().contains("injected"), "step {n}: {e}");
+                    assert_eq!(
+                        tree(out).keys().collect::<Vec<_>>(),
+                        before.keys().collect::<Vec<_>>(),
+                        "step {n}"
+                    );
+                    assert_eq!(tree(out), before, "step {n}");
+                }
+                Ok(written) => {
+                    assert_eq!(step, n - 1, "every step was failed once");
+                    assert_eq!(written.len(), 3 + 2 * 4 + 2 * 4);
+                    assert!(written.iter().all(|p| p.is_file()));
+                    let names: Vec<_> = std::fs::read_dir(out)
+                        .unwrap()
+                        .map(|e| e.unwrap().file_name())
+                        .collect();
+                    assert_eq!(names.len(), 4, "no staging directory left: {names:?}");
+                    break;
+                }
+            }
+            n += 1;
+        }
+        assert_eq!(
+            n, 5,
+            "ca, members/node1, members/node2, clients: four moves"
+        );
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn run_plan(dir: &Path, out: &Path, umask: &str) -> Output {
 }
 
 /// Every path under `dir` (files and directories) with its mode and, for files, contents.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (u32, Option<Vec<u8>>)> {
+fn tree(dir: &Path) -> Tree {
     let mut out = BTreeMap::new();
     for e in fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
@@ -78,6 +78,17 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, (u32, Option<Vec<u8>>)> {
         }
     }
     out
+}
+
+type Tree = BTreeMap<PathBuf, (u32, Option<Vec<u8>>)>;
+
+/// Equal trees; on a difference, names the paths rather than dumping contents.
+fn assert_same(got: &Tree, want: &Tree, what: &str) {
+    let names = |t: &Tree| t.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(got), names(want), "{what}");
+    for (path, v) in want {
+        assert!(got[path] == *v, "{what}: {} differs", path.display());
+    }
 }
 
 #[test]
@@ -110,4 +121,30 @@ fn modes_are_exact_whatever_the_umask() {
             );
         }
     }
+}
+
+#[test]
+fn a_failed_write_leaves_the_output_directory_as_it_was() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    fs::create_dir_all(out.join("members")).unwrap();
+    // A file where members/n3/ should go: only found, today, after ca/ and two members.
+    fs::write(out.join("members/n3"), b"in the way").unwrap();
+    fs::write(out.join("notes.txt"), b"mine").unwrap();
+    let before = tree(&out);
+    let o = run_plan(tmp.path(), &out, "022");
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("members/n3"), "{e}");
+    assert_same(&tree(&out), &before, "nothing written, nothing left behind");
+    // Once the obstacle is gone, the same command works (no root.key left from the failure).
+    fs::remove_file(out.join("members/n3")).unwrap();
+    let o = run_plan(tmp.path(), &out, "022");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("ca/root.key").exists() && out.join("members/n3/etcd.conf.yml").exists());
+    // A second run is refused and changes nothing.
+    let before = tree(&out);
+    let o = run_plan(tmp.path(), &out, "022");
+    assert_eq!(o.status.code(), Some(1));
+    assert_same(&tree(&out), &before, "a second run changes nothing");
 }
