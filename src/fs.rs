@@ -13,6 +13,9 @@
 //!    none; so after any failure the directory holds the whole old set (which may be none) or
 //!    the whole new set, never a key with another certificate or no key; temporary and hidden
 //!    files are always removed.
+//!
+//! Writers of one directory hold an advisory lock on it (`flock(2)`) while they publish, so
+//! overlapping writers of the same set take turns and the set on disk always matches.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -110,6 +113,10 @@ fn write_set_with(
     step: &mut dyn FnMut() -> std::io::Result<()>,
 ) -> Result<(), Error> {
     check_dir(dir)?;
+    // Writers of one directory take turns, so that two overlapping replacements of a pair
+    // cannot leave one's key with the other's certificate: the second waits, then replaces the
+    // whole pair (or, without overwriting, is refused).
+    let _lock = lock_dir(dir)?;
     let targets: Vec<PathBuf> = files.iter().map(|f| dir.join(f.name)).collect();
     if !overwrite {
         // Early, friendly refusal; publishing below is what really guarantees no clobbering.
@@ -408,6 +415,73 @@ mod tests {
                 n += 1;
             }
         }
+    }
+
+    #[test]
+    fn overlapping_overwrites_never_mix_two_pairs() {
+        // Writers replace the pair over and over; a reader that takes the same lock must always
+        // find a key with its own certificate, and so must everyone once the writers are done.
+        let dir = tempdir();
+        let read = |dir: &Path| {
+            let key = fs::read_to_string(dir.join("a.key")).unwrap();
+            let cert = fs::read_to_string(dir.join("a.cert")).unwrap();
+            (key, cert)
+        };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mismatches = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..6)
+                .map(|t| {
+                    let dir = &dir;
+                    scope.spawn(move || {
+                        for i in 0..25 {
+                            let tag = format!("{t}-{i}");
+                            let (k, c) = (format!("key {tag}"), format!("cert {tag}"));
+                            let files = [
+                                OutFile {
+                                    name: "a.key",
+                                    contents: k.as_bytes(),
+                                    mode: SECRET,
+                                },
+                                OutFile {
+                                    name: "a.cert",
+                                    contents: c.as_bytes(),
+                                    mode: PUBLIC,
+                                },
+                            ];
+                            write_set(dir, &files, true)?;
+                        }
+                        Ok::<(), Error>(())
+                    })
+                })
+                .collect();
+            let reader = scope.spawn(|| {
+                let mut mismatches = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _lock = lock_dir(&dir).unwrap();
+                    if dir.join("a.cert").exists() {
+                        let (key, cert) = read(&dir);
+                        if key.strip_prefix("key ") != cert.strip_prefix("cert ") {
+                            mismatches += 1;
+                        }
+                    }
+                }
+                mismatches
+            });
+            let results: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            for r in results {
+                r.unwrap().unwrap();
+            }
+            reader.join().unwrap()
+        });
+        assert_eq!(
+            mismatches, 0,
+            "a locked reader saw a key with another writer's certificate"
+        );
+        let (key, cert) = read(&dir);
+        assert_eq!(key.strip_prefix("key "), cert.strip_prefix("cert "));
+        assert_eq!(entries(&dir), ["a.cert", "a.key"]);
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

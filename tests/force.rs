@@ -149,3 +149,51 @@ fn a_failed_replacement_keeps_the_old_pair() {
         );
     }
 }
+
+#[test]
+fn overlapping_replacements_leave_a_matching_pair() {
+    let tmp = fixture();
+    let d = tmp.path();
+    for round in 0..6 {
+        let children: Vec<_> = (0..8)
+            .map(|i| {
+                Command::new(common::cli_path())
+                    .args([
+                        "-c",
+                        "gen_client_cert",
+                        "-s",
+                        "out",
+                        "-k",
+                        "ca/root.key",
+                        "-t",
+                        "ca/root.cert",
+                        "--key-type",
+                        "p256",
+                        "--force",
+                        "-n",
+                        &format!("w{round}-{i}"),
+                    ])
+                    .current_dir(d)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let cert = std::fs::read_to_string(d.join("out/client.cert")).unwrap();
+        let key = std::fs::read_to_string(d.join("out/client.key")).unwrap();
+        let cert = etcd_pki::Certificate::from_pem(&cert).unwrap();
+        let key = etcd_pki::PrivateKey::from_pem(&key).unwrap();
+        assert_eq!(
+            key.public_key_der().unwrap(),
+            cert.public_key_der().unwrap(),
+            "round {round}: the key belongs to the certificate"
+        );
+        let names = std::fs::read_dir(d.join("out")).unwrap().count();
+        assert_eq!(names, 2, "round {round}: no temporary file left");
+    }
+}
