@@ -467,7 +467,10 @@ mod tests {
                 }
                 mismatches
             });
-            let results: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
+            let results: Vec<_> = writers
+                .into_iter()
+                .map(std::thread::ScopedJoinHandle::join)
+                .collect();
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             for r in results {
                 r.unwrap().unwrap();
