@@ -71,16 +71,24 @@ pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), Error> {
 
 /// An exclusive advisory lock (`flock(2)`) on the directory `dir`, held until the returned file
 /// is dropped: writers of the same directory wait for each other. Only cooperating writers (this
-/// crate) are held back; the publishing rules above are what protects against others.
-pub(crate) fn lock_dir(dir: &Path) -> Result<File, Error> {
-    let handle = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+/// crate) are held back; the publishing rules above are what protects against others. (Unix
+/// only: elsewhere a directory cannot be opened as a file, and no lock is taken.)
+pub(crate) fn lock_dir(dir: &Path) -> Result<Option<File>, Error> {
     #[cfg(unix)]
-    #[allow(
-        clippy::incompatible_msrv,
-        reason = "File::lock is stable since Rust 1.89; the crate's MSRV moves to it"
-    )]
-    handle.lock().map_err(|e| Error::io("lock", dir, e))?;
-    Ok(handle)
+    {
+        let handle = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+        #[allow(
+            clippy::incompatible_msrv,
+            reason = "File::lock is stable since Rust 1.89; the crate's MSRV moves to it"
+        )]
+        handle.lock().map_err(|e| Error::io("lock", dir, e))?;
+        Ok(Some(handle))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(None)
+    }
 }
 
 /// Checks that `dir` exists and is a directory.
