@@ -226,6 +226,16 @@ pub enum Error {
         cert_path: Option<PathBuf>,
     },
 
+    /// A directory that would be written already exists and holds other files.
+    #[error(
+        "refusing to write into {}: it already exists and is not empty; remove it or choose another output directory",
+        path.display()
+    )]
+    DirectoryNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+
     /// A directory was expected but the path is missing or is something else.
     #[error("{} is not a directory: {reason}", path.display())]
     NotADirectory {

@@ -207,6 +207,19 @@ fn members_start_from_the_generated_directories() {
     let configs: Vec<PathBuf> = (1..=3)
         .map(|i| out.join(format!("members/node{i}/etcd.conf.yml")))
         .collect();
+    // Read back by a YAML parser: the names, and files that exist.
+    for (i, config) in configs.iter().enumerate() {
+        let docs = yaml_rust2::YamlLoader::load_from_str(&fs::read_to_string(config).unwrap())
+            .expect("etcd.conf.yml is YAML");
+        let y = &docs[0];
+        assert_eq!(y["name"].as_str(), Some(format!("node{}", i + 1).as_str()));
+        for s in ["client-transport-security", "peer-transport-security"] {
+            for k in ["cert-file", "key-file", "trusted-ca-file"] {
+                let f = y[s][k].as_str().unwrap();
+                assert!(Path::new(f).is_file(), "{s}.{k}: {f}");
+            }
+        }
+    }
     let _members = Members::start(&configs, dir);
     let root = env_file(&out.join("clients/root/etcdctl.env"));
     wait_healthy(&root).expect("the planned cluster becomes healthy");
