@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fs::{self, OutFile};
 use crate::key::{KeyFormat, PrivateKey};
+#[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
 use crate::pem;
 use crate::profile::{CLIENT_AUTH, SERVER_AUTH};
@@ -303,6 +304,7 @@ pub struct WriteOptions {
     pub key_format: KeyFormat,
     /// Encrypt the key with this passphrase (encrypted PKCS#8; `key_format` is then ignored).
     /// Meant for the root key: etcd cannot read encrypted node or client keys.
+    #[cfg(feature = "encrypted-keys")]
     pub encrypt_key: Option<Passphrase>,
 }
 
@@ -328,10 +330,22 @@ impl WriteOptions {
     }
 
     /// Encrypts the key file with `passphrase` (for a root key kept on a CA host).
+    #[cfg(feature = "encrypted-keys")]
     #[must_use]
     pub fn encrypt_key(mut self, passphrase: Passphrase) -> Self {
         self.encrypt_key = Some(passphrase);
         self
+    }
+}
+
+impl WriteOptions {
+    /// `key` as these options write it: encrypted if asked, else PEM in the chosen format.
+    pub(crate) fn key_pem(&self, key: &PrivateKey) -> Result<Zeroizing<String>, Error> {
+        #[cfg(feature = "encrypted-keys")]
+        if let Some(passphrase) = &self.encrypt_key {
+            return key.to_encrypted_pem(passphrase);
+        }
+        key.to_pem(self.key_format)
     }
 }
 
@@ -410,10 +424,7 @@ impl CertifiedKey {
         stem: &str,
         options: &WriteOptions,
     ) -> Result<WrittenFiles, Error> {
-        let key_pem = match &options.encrypt_key {
-            Some(passphrase) => self.key.to_encrypted_pem(passphrase)?,
-            None => self.key.to_pem(options.key_format)?,
-        };
+        let key_pem = options.key_pem(&self.key)?;
         let cert_pem = self.cert.to_pem()?;
         let key_name = format!("{stem}.key");
         let cert_name = format!("{stem}.cert");

@@ -464,6 +464,7 @@ mod tests {
                 what: "w",
                 detail: "d".into(),
             },
+            Error::DirectoryNotEmpty { path: "p".into() },
         ]
     }
 
@@ -494,6 +495,7 @@ mod tests {
             Error::RequestRefused { .. } => 22,
             Error::Signing { .. } => 23,
             Error::Unsupported { .. } => 24,
+            Error::DirectoryNotEmpty { .. } => 25,
         }
     }
 
@@ -512,7 +514,7 @@ mod tests {
         covered.dedup();
         assert_eq!(
             covered,
-            (0..25).collect::<Vec<_>>(),
+            (0..26).collect::<Vec<_>>(),
             "one sample per variant"
         );
         for e in &samples {

@@ -37,14 +37,18 @@ pub(crate) struct OutFile<'a> {
 pub(crate) const SECRET: u32 = 0o600;
 /// Mode of certificates and other public files.
 pub(crate) const PUBLIC: u32 = 0o644;
+#[cfg(feature = "plan")]
 /// Mode of scripts.
 pub(crate) const EXECUTABLE: u32 = 0o755;
 
+#[cfg(feature = "plan")]
 /// Mode of directories that hold private keys.
 pub(crate) const PRIVATE_DIR: u32 = 0o700;
+#[cfg(feature = "plan")]
 /// Mode of other directories.
 pub(crate) const PUBLIC_DIR: u32 = 0o755;
 
+#[cfg(feature = "plan")]
 /// Creates the directory `path` (its parent must exist) with exactly `mode`, whatever the
 /// umask: `mkdir(2)` masks the mode with the umask, which only ever removes permissions, and an
 /// explicit `chmod` afterwards sets it exactly. Fails if `path` exists.

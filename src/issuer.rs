@@ -20,6 +20,7 @@ use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 use crate::error::Error;
 use crate::input::{self, Kind};
 use crate::key::{KeyAlgorithm, PrivateKey};
+#[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
 use crate::profile::{LeafProfile, Usage};
 use crate::validity::{self, rfc3339};
@@ -32,8 +33,10 @@ const SHA384_WITH_RSA: der::oid::ObjectIdentifier =
 const SHA512_WITH_RSA: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 /// ecdsa-with-SHA256 and ecdsa-with-SHA384 (RFC 5758).
+#[cfg(feature = "ecdsa")]
 const ECDSA_WITH_SHA256: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+#[cfg(feature = "ecdsa")]
 const ECDSA_WITH_SHA384: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 
@@ -86,9 +89,10 @@ impl Issuer {
     /// Those of [`Issuer::from_pem`], with the file's path attached, and [`Error::Io`] if a file
     /// cannot be read.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
-        Self::load_inner(cert_path, key_path, None)
+        Self::load_inner(cert_path, key_path, PrivateKey::from_pem)
     }
 
+    #[cfg(feature = "encrypted-keys")]
     /// As [`Issuer::load`], for a key file that may be encrypted (`ENCRYPTED PRIVATE KEY`).
     ///
     /// ```no_run
@@ -107,22 +111,20 @@ impl Issuer {
         key_path: &Path,
         passphrase: &Passphrase,
     ) -> Result<Self, Error> {
-        Self::load_inner(cert_path, key_path, Some(passphrase))
+        Self::load_inner(cert_path, key_path, |text| {
+            PrivateKey::from_encrypted_pem(text, passphrase)
+        })
     }
 
     fn load_inner(
         cert_path: &Path,
         key_path: &Path,
-        passphrase: Option<&Passphrase>,
+        parse_key: impl FnOnce(&str) -> Result<PrivateKey, Error>,
     ) -> Result<Self, Error> {
         let cert_text = read_text(cert_path, Kind::Certificate)?;
         let key_text = read_text(key_path, Kind::Key)?;
         let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
-        let key = match passphrase {
-            Some(p) => PrivateKey::from_encrypted_pem(&key_text, p),
-            None => PrivateKey::from_pem(&key_text),
-        }
-        .map_err(|e| e.in_file(key_path))?;
+        let key = parse_key(&key_text).map_err(|e| e.in_file(key_path))?;
         Self::from_parts_at(cert, key, SystemTime::now()).map_err(|e| match e {
             Error::KeyMismatch { .. } => Error::KeyMismatch {
                 key_path: Some(key_path.to_path_buf()),
@@ -438,6 +440,12 @@ pub(crate) fn verify_signature(
     use rsa::pkcs8::DecodePublicKey;
     use rsa::signature::Verifier;
 
+    #[cfg(feature = "ecdsa")]
+    const SUPPORTED_SIGNATURES: &str =
+        "sha256/384/512WithRSAEncryption, ecdsa-with-SHA256 (P-256) and ecdsa-with-SHA384 (P-384)";
+    #[cfg(not(feature = "ecdsa"))]
+    const SUPPORTED_SIGNATURES: &str =
+        "sha256/384/512WithRSAEncryption (ECDSA needs etcd-pki's `ecdsa` feature)";
     const WRONG_KEY: SignatureCheck =
         SignatureCheck::Invalid("does not match the key type of the signing key");
     const MALFORMED: SignatureCheck = SignatureCheck::Invalid("is malformed");
@@ -451,12 +459,14 @@ pub(crate) fn verify_signature(
                 .verify(msg, &rsa_sig()?),
             SHA512_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(rsa_key()?)
                 .verify(msg, &rsa_sig()?),
+            #[cfg(feature = "ecdsa")]
             ECDSA_WITH_SHA256 => p256::ecdsa::VerifyingKey::from_public_key_der(spki_der)
                 .map_err(|_| WRONG_KEY)?
                 .verify(
                     msg,
                     &p256::ecdsa::DerSignature::try_from(sig).map_err(|_| MALFORMED)?,
                 ),
+            #[cfg(feature = "ecdsa")]
             ECDSA_WITH_SHA384 => p384::ecdsa::VerifyingKey::from_public_key_der(spki_der)
                 .map_err(|_| WRONG_KEY)?
                 .verify(
@@ -465,8 +475,7 @@ pub(crate) fn verify_signature(
                 ),
             other => {
                 return Err(SignatureCheck::Unsupported(format!(
-                    "{other}; supported are sha256/384/512WithRSAEncryption, ecdsa-with-SHA256 \
-                 (P-256) and ecdsa-with-SHA384 (P-384)"
+                    "{other}; supported are {SUPPORTED_SIGNATURES}"
                 )));
             }
         };

@@ -12,6 +12,7 @@ use x509_cert::builder::Builder;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+#[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
 use crate::pem;
 
@@ -22,9 +23,17 @@ const RSA_ENCRYPTION: spki::ObjectIdentifier =
 const EC_PUBLIC_KEY: spki::ObjectIdentifier =
     spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// OID of the `secp256r1` curve (RFC 5480).
+#[cfg_attr(
+    not(feature = "ecdsa"),
+    allow(dead_code, reason = "ECDSA is not built in")
+)]
 const P256_CURVE: spki::ObjectIdentifier =
     spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 /// OID of the `secp384r1` curve (RFC 5480).
+#[cfg_attr(
+    not(feature = "ecdsa"),
+    allow(dead_code, reason = "ECDSA is not built in")
+)]
 const P384_CURVE: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.34");
 /// The smallest RSA modulus this crate loads or generates.
 const MIN_RSA_BITS: usize = 2048;
@@ -136,7 +145,9 @@ pub struct PrivateKey {
 #[derive(Clone, PartialEq, Eq)]
 enum Inner {
     Rsa(Box<rsa::PrivateKey>),
+    #[cfg(feature = "ecdsa")]
     P256(Box<p256::ecdsa::SigningKey>),
+    #[cfg(feature = "ecdsa")]
     P384(Box<p384::ecdsa::SigningKey>),
 }
 
@@ -166,20 +177,31 @@ impl PrivateKey {
         rng: &mut R,
         algorithm: KeyAlgorithm,
     ) -> Result<Self, Error> {
-        let inner = match (algorithm, algorithm.rsa_bits()) {
-            (KeyAlgorithm::EcdsaP256, _) => Inner::P256(Box::new(
-                <p256::ecdsa::SigningKey as rsa::Generate>::generate_from_rng(rng),
-            )),
-            (KeyAlgorithm::EcdsaP384, _) => Inner::P384(Box::new(
-                <p384::ecdsa::SigningKey as rsa::Generate>::generate_from_rng(rng),
-            )),
+        match (algorithm, algorithm.rsa_bits()) {
             // The primes `rsa::PrivateKey::new(rng, bits)` would find, found faster: see
             // `keygen`.
-            (_, bits) => {
-                return crate::keygen::KeyGenerator::new().generate_rsa(bits.unwrap_or(2048), rng);
-            }
-        };
-        Ok(Self { inner })
+            (_, Some(bits)) => crate::keygen::KeyGenerator::new().generate_rsa(bits, rng),
+            #[cfg(feature = "ecdsa")]
+            (KeyAlgorithm::EcdsaP256, _) => Ok(Self {
+                inner: Inner::P256(Box::new(
+                    <p256::ecdsa::SigningKey as rsa::Generate>::generate_from_rng(rng),
+                )),
+            }),
+            #[cfg(feature = "ecdsa")]
+            (KeyAlgorithm::EcdsaP384, _) => Ok(Self {
+                inner: Inner::P384(Box::new(
+                    <p384::ecdsa::SigningKey as rsa::Generate>::generate_from_rng(rng),
+                )),
+            }),
+            #[cfg_attr(
+                feature = "ecdsa",
+                allow(
+                    unreachable_patterns,
+                    reason = "every ECDSA algorithm is matched above"
+                )
+            )]
+            (other, None) => Err(ecdsa_not_built(other.name())),
+        }
     }
 
     /// The algorithm of the key, if it is one this crate generates (a loaded RSA key of an
@@ -193,7 +215,9 @@ impl PrivateKey {
                 4096 => Some(KeyAlgorithm::Rsa4096),
                 _ => None,
             },
+            #[cfg(feature = "ecdsa")]
             Inner::P256(_) => Some(KeyAlgorithm::EcdsaP256),
+            #[cfg(feature = "ecdsa")]
             Inner::P384(_) => Some(KeyAlgorithm::EcdsaP384),
         }
     }
@@ -227,13 +251,17 @@ impl PrivateKey {
             "PRIVATE KEY" => Self::from_pkcs8_der(&block.der),
             "ENCRYPTED PRIVATE KEY" => Err(Error::EncryptedKey {
                 path: None,
+                #[cfg(feature = "encrypted-keys")]
                 hint: "give its passphrase (PrivateKey::from_encrypted_pem, Issuer::load_encrypted)",
+                #[cfg(not(feature = "encrypted-keys"))]
+                hint: "this build of etcd-pki cannot decrypt keys (its `encrypted-keys` feature is off)",
             }),
             "EC PRIVATE KEY" => Self::from_sec1_der(&block.der),
             other => Err(pem::wrong_label(KEY_LABELS_TEXT, other)),
         }
     }
 
+    #[cfg(feature = "encrypted-keys")]
     /// Parses a PEM private key that may be encrypted: an `ENCRYPTED PRIVATE KEY` (PKCS#8 with
     /// PBES2, as `openssl genpkey -aes256` or `openssl pkcs8 -topk8` write it) is decrypted with
     /// `passphrase`; an unencrypted key is read as by [`PrivateKey::from_pem`].
@@ -259,6 +287,7 @@ impl PrivateKey {
         Self::from_pkcs8_der(plain.as_bytes())
     }
 
+    #[cfg(feature = "encrypted-keys")]
     /// Encodes the key as an encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with scrypt
     /// (N = 2^15, r = 8, p = 1) and AES-256-CBC, which OpenSSL 1.1+ reads.
     ///
@@ -294,6 +323,9 @@ impl PrivateKey {
                     .map_err(|e| invalid_key(e.to_string(), e))?;
                 Self::checked_rsa(key)
             }
+            #[cfg(not(feature = "ecdsa"))]
+            EC_PUBLIC_KEY => Err(ecdsa_not_built("ECDSA")),
+            #[cfg(feature = "ecdsa")]
             EC_PUBLIC_KEY => {
                 let curve = info
                     .algorithm
@@ -323,7 +355,14 @@ impl PrivateKey {
         }
     }
 
+    /// Parses a DER SEC1 `ECPrivateKey` without ECDSA support: refused.
+    #[cfg(not(feature = "ecdsa"))]
+    fn from_sec1_der(_der: &[u8]) -> Result<Self, Error> {
+        Err(ecdsa_not_built("ECDSA"))
+    }
+
     /// Parses a DER SEC1 `ECPrivateKey` (P-256 or P-384, told apart by the curve parameter).
+    #[cfg(feature = "ecdsa")]
     fn from_sec1_der(der: &[u8]) -> Result<Self, Error> {
         if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
             return Ok(Self {
@@ -373,19 +412,40 @@ impl PrivateKey {
             (Inner::Rsa(key), KeyFormat::Pkcs8) => {
                 key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
             }
+            #[cfg(feature = "ecdsa")]
             (Inner::P256(key), KeyFormat::Pkcs1) => p256::SecretKey::from(key.as_nonzero_scalar())
                 .to_sec1_pem(LineEnding::LF)
                 .map_err(|e| fail(&e)),
+            #[cfg(feature = "ecdsa")]
             (Inner::P384(key), KeyFormat::Pkcs1) => p384::SecretKey::from(key.as_nonzero_scalar())
                 .to_sec1_pem(LineEnding::LF)
                 .map_err(|e| fail(&e)),
+            #[cfg(feature = "ecdsa")]
             (Inner::P256(key), KeyFormat::Pkcs8) => {
                 key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
             }
+            #[cfg(feature = "ecdsa")]
             (Inner::P384(key), KeyFormat::Pkcs8) => {
                 key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
             }
         }
+    }
+
+    /// The key as DER PKCS#8 `PrivateKeyInfo` (for RSA and ECDSA keys alike), zeroized when
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] if encoding fails (a bug).
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let doc = match &self.inner {
+            Inner::Rsa(key) => key.to_pkcs8_der(),
+            #[cfg(feature = "ecdsa")]
+            Inner::P256(key) => key.to_pkcs8_der(),
+            #[cfg(feature = "ecdsa")]
+            Inner::P384(key) => key.to_pkcs8_der(),
+        };
+        doc.map(|doc| doc.to_bytes())
+            .map_err(|e| Error::encoding("private key", e))
     }
 
     /// The DER `SubjectPublicKeyInfo` of the key's public half.
@@ -395,7 +455,9 @@ impl PrivateKey {
     pub fn public_key_der(&self) -> Result<Vec<u8>, Error> {
         let doc = match &self.inner {
             Inner::Rsa(key) => key.to_public_key().to_public_key_der(),
+            #[cfg(feature = "ecdsa")]
             Inner::P256(key) => key.verifying_key().to_public_key_der(),
+            #[cfg(feature = "ecdsa")]
             Inner::P384(key) => key.verifying_key().to_public_key_der(),
         };
         doc.map(der::Document::into_vec)
@@ -412,7 +474,9 @@ impl PrivateKey {
     pub fn bits(&self) -> usize {
         match &self.inner {
             Inner::Rsa(key) => key.size() * 8,
+            #[cfg(feature = "ecdsa")]
             Inner::P256(_) => 256,
+            #[cfg(feature = "ecdsa")]
             Inner::P384(_) => 384,
         }
     }
@@ -422,7 +486,9 @@ impl PrivateKey {
     pub fn describe(&self) -> String {
         match &self.inner {
             Inner::Rsa(_) => format!("RSA-{}", self.bits()),
+            #[cfg(feature = "ecdsa")]
             Inner::P256(_) => "ECDSA-P256".into(),
+            #[cfg(feature = "ecdsa")]
             Inner::P384(_) => "ECDSA-P384".into(),
         }
     }
@@ -454,6 +520,9 @@ impl PrivateKey {
                         invalid_public_key(format!("its RSA public key is not usable ({e})"))
                     })
             }
+            #[cfg(not(feature = "ecdsa"))]
+            EC_PUBLIC_KEY => Err(ecdsa_not_built("ECDSA")),
+            #[cfg(feature = "ecdsa")]
             EC_PUBLIC_KEY => {
                 let curve = spki.algorithm.parameters_oid().map_err(|_| {
                     unsupported_algorithm("EC keys without a named curve are not supported")
@@ -497,7 +566,9 @@ impl PrivateKey {
                 let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone());
                 builder.build::<_, rsa::pkcs1v15::Signature>(&signer)
             }
+            #[cfg(feature = "ecdsa")]
             Inner::P256(key) => builder.build::<_, p256::ecdsa::DerSignature>(&**key),
+            #[cfg(feature = "ecdsa")]
             Inner::P384(key) => builder.build::<_, p384::ecdsa::DerSignature>(&**key),
         };
         signed.map_err(|e| Error::Signing {
@@ -513,6 +584,21 @@ const KEY_LABELS: &[&str] = &[
     "EC PRIVATE KEY",
 ];
 const KEY_LABELS_TEXT: &str = "RSA PRIVATE KEY' or 'PRIVATE KEY";
+
+/// An ECDSA key or algorithm in a build without the `ecdsa` feature.
+#[cfg_attr(
+    feature = "ecdsa",
+    allow(dead_code, reason = "only reachable without ECDSA support")
+)]
+pub(crate) fn ecdsa_not_built(what: &str) -> Error {
+    Error::Unsupported {
+        path: None,
+        what: "key algorithm",
+        detail: format!(
+            "{what} keys need etcd-pki's `ecdsa` feature, which this build does not have; use RSA (2048 to 8192 bits)"
+        ),
+    }
+}
 
 fn invalid_key(reason: String, source: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::InvalidKey {
@@ -534,6 +620,7 @@ fn precheck_rsa(pkcs1_der: &[u8]) -> Result<(), Error> {
     check_rsa_exponent(key.public_exponent.as_bytes())
 }
 
+#[cfg(feature = "ecdsa")]
 /// The named curve of a SEC1 `ECPrivateKey` (RFC 5915: version, privateKey, `[0]` parameters,
 /// …), to name it when it is not one this crate supports.
 fn sec1_curve(der: &[u8]) -> Option<spki::ObjectIdentifier> {
@@ -613,6 +700,7 @@ fn invalid_public_key(reason: String) -> Error {
     }
 }
 
+#[cfg(feature = "ecdsa")]
 /// The name of an EC curve OID, for messages.
 fn curve_name(oid: spki::ObjectIdentifier) -> String {
     match oid.to_string().as_str() {
@@ -687,6 +775,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(irrefutable_let_patterns, reason = "without ECDSA every key is RSA")]
     fn debug_shows_no_key_material() {
         let key = test_key();
         let debug = format!("{key:?}");
@@ -716,6 +805,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "encrypted-keys")]
     fn encrypted_pkcs8_round_trip() {
         let key = test_key();
         let pass = Passphrase::new("s3cret").unwrap();
@@ -730,6 +820,18 @@ mod tests {
         // A plain key given with a passphrase is read as it is.
         let plain = key.to_pem(KeyFormat::Pkcs1).unwrap();
         assert!(PrivateKey::from_encrypted_pem(&plain, &pass).unwrap() == key);
+    }
+
+    #[test]
+    #[cfg(not(feature = "ecdsa"))]
+    fn ecdsa_keys_are_refused_without_the_feature() {
+        let err = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("`ecdsa` feature"), "{err}");
+        // An openssl P-256 key (SEC1) and its PKCS#8 form are refused the same way.
+        let sec1 = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIOznrA2kaK0g5dmMcROEb6IfX4mRoE/i56PHnMQKoxXEoAoGCCqGSM49\nAwEHoUQDQgAEqFCFjc/sql+K4YpaCAWlcjhWDf5qTNjg0iLHZvH9GcdzjhpN3Dls\n4bEfSXxQEPprvFuC2AgwSOgypunK5NEq+w==\n-----END EC PRIVATE KEY-----\n";
+        let err = PrivateKey::from_pem(sec1).unwrap_err();
+        assert!(err.to_string().contains("`ecdsa` feature"), "{err}");
     }
 
     #[test]
@@ -750,6 +852,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ecdsa")]
     fn ecdsa_keys_round_trip_in_both_formats() {
         for (alg, label, bits) in [
             (KeyAlgorithm::EcdsaP256, "ECDSA-P256", 256),

@@ -13,8 +13,12 @@ mod issuer;
 mod key;
 pub mod keygen;
 pub mod name;
+#[cfg(feature = "encrypted-keys")]
 mod passphrase;
 mod pem;
+#[cfg(feature = "rustls")]
+mod pki_types;
+#[cfg(feature = "plan")]
 pub mod plan;
 pub mod profile;
 pub mod request;
@@ -28,6 +32,7 @@ pub use error::{BoxError, Error};
 pub use issuer::Issuer;
 pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
 pub use keygen::KeyGenerator;
+#[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;
 pub use root_ca::RootCa;
 pub use server::ServerCert;

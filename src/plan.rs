@@ -288,13 +288,13 @@ impl ClusterPlan {
             }
             for ip in &m.ips {
                 crate::alt_names::check_ip(*ip)?;
-                if let IpAddr::V6(v6) = ip {
-                    if let Some(v4) = v6.to_ipv4_mapped() {
-                        return fail(format!(
-                            "member {:?}: write the IPv4-mapped address {ip} as {v4}",
-                            m.name
-                        ));
-                    }
+                if let IpAddr::V6(v6) = ip
+                    && let Some(v4) = v6.to_ipv4_mapped()
+                {
+                    return fail(format!(
+                        "member {:?}: write the IPv4-mapped address {ip} as {v4}",
+                        m.name
+                    ));
                 }
                 // One address, one member: etcd refuses an initial cluster with a duplicate URL,
                 // and two listeners on one address fail with "address already in use".
@@ -1082,10 +1082,10 @@ fn publish(
     let outcome = run();
     if outcome.is_err() {
         for (from, to, replaced) in moved.into_iter().rev() {
-            if std::fs::rename(&to, &from).is_ok() {
-                if let Some(mode) = replaced {
-                    let _ = fs::create_dir(&to, mode);
-                }
+            if std::fs::rename(&to, &from).is_ok()
+                && let Some(mode) = replaced
+            {
+                let _ = fs::create_dir(&to, mode);
             }
         }
     } else {

@@ -60,7 +60,7 @@ impl Role {
 ///
 /// // On the node: its own key, never sent anywhere, and a request for its names.
 /// let ip = "10.0.0.11".parse().unwrap();
-/// let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+/// let key = PrivateKey::generate(KeyAlgorithm::Rsa2048)?;
 /// let csr = ServerCert::new(ip).request(&key)?;
 /// let csr_pem = csr.to_pem()?;
 ///
@@ -163,10 +163,7 @@ impl CertificateRequest {
         stem: &str,
         options: &crate::WriteOptions,
     ) -> Result<(std::path::PathBuf, std::path::PathBuf), Error> {
-        let key_pem = match &options.encrypt_key {
-            Some(passphrase) => key.to_encrypted_pem(passphrase)?,
-            None => key.to_pem(options.key_format)?,
-        };
+        let key_pem = options.key_pem(key)?;
         let csr_pem = self.to_pem()?;
         let (key_name, csr_name) = (format!("{stem}.key"), format!("{stem}.csr"));
         let files = [

@@ -1,30 +1,17 @@
 //! Each example CLI gives its own flag advice after the library's message (which names no
 //! flag), and shows the causes of an error on `  caused by:` lines after the `ERROR:` line.
+// The example binaries these tests run need the default features.
+#![cfg(all(feature = "plan", feature = "ecdsa", feature = "encrypted-keys"))]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let cli = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        cli.exists(),
-        "{} not found: build the examples first: `cargo build --examples`",
-        cli.display()
-    );
-    cli
-}
-
 fn run(name: &str, args: &[&str], cwd: &Path) -> Output {
-    Command::new(example(name))
+    Command::new(common::example_path(name))
         .args(args)
         .current_dir(cwd)
         .output()

@@ -1,6 +1,8 @@
 //! Replacing existing key pairs (`--force`, `WriteOptions::overwrite`): a replacement that
 //! fails keeps the whole old pair, and overlapping replacements leave a key with its own
 //! certificate. Needs the example binaries (`cargo build --examples`).
+// The example binaries these tests run need the default features.
+#![cfg(all(feature = "plan", feature = "ecdsa", feature = "encrypted-keys"))]
 
 mod common;
 

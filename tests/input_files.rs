@@ -1,6 +1,7 @@
 //! Input files as other tools write them: PEM wrapped at any width, CRLF, white space and text
 //! around blocks are read (as openssl reads them); DER is recognised and gets the `openssl`
 //! command that converts it; files larger than the cap are refused without reading them whole.
+#![cfg(all(feature = "plan", feature = "ecdsa", feature = "encrypted-keys"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! A public key from outside (in a certificate request, a loaded root, a certificate to renew)
 //! is checked before anything is done with it, and a key problem is reported as one: what is
 //! wrong with the key and what is accepted, never as a signature that does not match.
+#![cfg(feature = "ecdsa")]
 
 use der::asn1::{BitString, UintRef};
 use der::{Decode, Encode};

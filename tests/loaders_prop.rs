@@ -1,5 +1,6 @@
 //! Property tests: every loader of untrusted bytes returns a value or an error, never panics,
 //! on arbitrary input and on mutations of valid input; valid input round-trips.
+#![cfg(all(feature = "ecdsa", feature = "encrypted-keys"))]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The files and directories `etcd_cluster_plan` writes: their modes whatever the umask, and
 //! an output directory left as it was when the write fails. Needs the example binaries
 //! (`cargo build --examples`) and `sh`.
+// The example binaries these tests run need the default features.
+#![cfg(all(feature = "plan", feature = "ecdsa", feature = "encrypted-keys"))]
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,6 +1,7 @@
 //! Renewal trusts nothing a certificate says before this CA's signature on it is verified, and
 //! then renews only this CA's own client and node profiles. The certificates here are built
 //! with x509-cert's builder directly, not with etcd-pki's builders.
+#![cfg(feature = "ecdsa")]
 
 use std::net::IpAddr;
 use std::time::Duration;

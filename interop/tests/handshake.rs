@@ -8,26 +8,23 @@ use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use etcd_pki::{CertifiedKey, KeyFormat, ServerCert};
+use etcd_pki::{CertifiedKey, ServerCert};
 use rustls::crypto::ring::default_provider;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
+/// The chain and key as rustls takes them, through etcd-pki's conversions (feature `rustls`).
 fn chain_and_key(ck: &CertifiedKey) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let cert = CertificateDer::from(ck.certificate().der().to_vec());
-    let pem = ck.key_pem(KeyFormat::Pkcs1).unwrap();
-    let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let cert = CertificateDer::from(ck.certificate());
+    let key = PrivateKeyDer::try_from(ck.private_key()).unwrap();
     (vec![cert], key)
 }
 
 fn roots() -> Arc<RootCertStore> {
     let mut roots = RootCertStore::empty();
     roots
-        .add(CertificateDer::from(
-            common::set().ca.certificate().der().to_vec(),
-        ))
+        .add(CertificateDer::from(common::set().ca.certificate()))
         .unwrap();
     Arc::new(roots)
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use etcd_pki::{CertifiedKey, ClientCert, Issuer, RootCa, ServerCert};
@@ -31,4 +32,23 @@ pub fn set() -> &'static Set {
             ca,
         }
     })
+}
+
+/// The path of the built example `name` (`cargo test` builds the examples; `cargo test
+/// --all-targets` builds them only as test harnesses, so run `cargo build --examples` first).
+pub fn example_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build the examples first: `cargo build --examples` (the test command .ci/test does)",
+        path.display()
+    );
+    path
+}
+
+/// The path of the built example CLI `gen_etcd_certs`.
+pub fn cli_path() -> PathBuf {
+    example_path("gen_etcd_certs")
 }

@@ -39,19 +39,6 @@ pub fn put(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
-/// The path of the built example CLI (cargo builds examples for `cargo test`).
-pub fn cli_path() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let cli = profile_dir.join("examples").join("gen_etcd_certs");
-    assert!(
-        cli.exists(),
-        "{} not found: build the examples first: `cargo build --examples` (the test command .ci/test does)",
-        cli.display()
-    );
-    cli
-}
-
 /// Runs `python3 -c <code>`; panics with an install hint if python3 or `cryptography` is missing.
 pub fn python(args: &[&str], dir: &Path) -> Output {
     let out = match Command::new("python3").args(args).current_dir(dir).output() {
