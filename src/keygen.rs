@@ -27,32 +27,68 @@
 //! test with the A\* base and the checks of Baillie, Fiori and Wagstaff (2021) — the same test
 //! as `crypto-primes`' [`lucas_test`] with [`AStarBase`] and [`LucasCheck::Bpsw21`], whose base
 //! selection it reuses, done here in constant time with the Montgomery arithmetic above (a
-//! ladder over the bits of `n + 1`; `crypto-primes`' is used for other sizes). The two together are Baillie-PSW as strengthened in 2021 — exactly what
-//! [`crypto_primes::is_prime`] runs, and the whole test `rsa` 0.10 applies — without repeating
-//! the Miller-Rabin test. No composite is known to pass it. The tests of this module check
-//! both halves against `crypto-primes` on random numbers, primes and base-2 strong
-//! pseudoprimes. The key is then built by `rsa`'s
-//! `PrivateKey::from_p_q` (d = e<sup>−1</sup> mod λ(n)), which validates it, and this module
-//! checks `|p − q| > 2^(bits/2 − 100)` (FIPS 186-5, A.1.3) and that e = 65537 is invertible.
+//! ladder over the bits of `n + 1`; `crypto-primes`' is used for other sizes). The two together
+//! are Baillie-PSW as strengthened in 2021 — exactly what [`crypto_primes::is_prime`] runs, and
+//! the whole test `rsa` 0.10 applies — without repeating the Miller-Rabin test. No composite is
+//! known to pass it.
+//!
+//! Both halves are this module's own code, so every prime found is then confirmed
+//! independently before a key is made from it: Miller-Rabin to the fixed bases 3 and 5 on
+//! `crypto-bigint`'s constant-time exponentiation (`BoxedMontyForm::pow`), which shares nothing
+//! with this module's arithmetic, p and q in parallel. A prime always passes (the keys stay
+//! those of `rsa` 0.10 for a seed); a failure would mean a bug and makes key generation return
+//! [`Error::KeyGeneration`] — it fails closed, it does not search again.
+//!
+//! The tests check both halves against `crypto-primes` on random numbers and primes, and run a
+//! regression corpus (`tests/data/keygen/corpus.toml`): base-2 strong and Fermat pseudoprimes
+//! of 512 and 1024 bits (the fast Miller-Rabin must let the strong ones through, the fast Lucas
+//! test and the final check must stop them, a search started on one must return the next
+//! prime), primes and pseudoprimes where the low word of `n ∓ 1` is zero, and Lucas composites
+//! that only the strong check rejects. The key is then built by `rsa`'s `PrivateKey::from_p_q`
+//! (d = e<sup>−1</sup> mod λ(n)), which validates it, and this module checks
+//! `|p − q| > 2^(bits/2 − 100)` (FIPS 186-5, A.1.3) and that e = 65537 is invertible.
 //!
 //! # Side channels
 //!
 //! The candidates of a search are `start + 2k` for small `k`: a rejected candidate is not
-//! independent of the prime that is eventually found, so every computation on candidates is
-//! written to take the same time whatever their value — the residues modulo the sieving primes
-//! (two-by-one-word divisions and Barrett reductions with precomputed reciprocals, masked
-//! corrections, no hardware division) and the
+//! independent of the prime that is eventually found, so the arithmetic on candidates takes
+//! the same time whatever their value: the residues modulo the sieving primes (two-by-one-word
+//! divisions and Barrett reductions with precomputed reciprocals, no hardware division), the
 //! Miller-Rabin and Lucas tests (fixed sequences of Montgomery operations over all the bits of
-//! `n ∓ 1`, masked selections, no early exit on the value; the checks for ±1, resp. 0, are made
-//! at every step of the low word — the only place they can matter when that word of `n ∓ 1` is
-//! not zero, which is all but a 2^−63 fraction of candidates). What the timing of a search does
-//! reveal is public anyway: how many candidates were tested, and the sieve's pattern of struck
-//! out candidates (its marking pass touches memory at offsets that depend on the residues). Left
-//! variable-time: the choice of the Lucas base (`crypto-primes`' Jacobi symbols of a few small
-//! `D`, on the prime only, as in `rsa` 0.10) and the Jacobi symbol `(Q/n)`, which tell a few
-//! residues of the prime modulo small numbers.
+//! `n ∓ 1`, no early exit on the value; the checks for ±1, resp. 0, are made at every step of
+//! the low word — the only place they can matter when that word of `n ∓ 1` is not zero, which
+//! is all but a 2^−63 fraction of candidates) and the final check. Every selection and
+//! correction on secret data is made with masks that pass through an optimisation barrier
+//! (`crypto-bigint`'s `Choice`), and `.ci/check-constant-time.sh` checks the release binary's
+//! Montgomery, Miller-Rabin and Lucas functions for conditional jumps on data.
 //!
-//! Intermediate buffers holding candidates, starts and residues are zeroized when dropped.
+//! What does depend on the secret values, exactly:
+//!
+//! - **The sieve's memory access pattern.** The marking pass writes the bitmap of struck out
+//!   candidates at offsets `(−start/2 mod ℓ) + k·ℓ` for each of the ~23,000 sieving primes ℓ:
+//!   the addresses are a function of the start's residues, which a cache-timing attacker on the
+//!   same machine could in principle observe and use to learn the start (and so the prime).
+//!   `rsa` 0.10 (`crypto-primes`' `SmallFactorsSieve`) leaks at least as much: it tests each
+//!   candidate's residues one by one and branches on them, stopping at the first small factor.
+//! - **Which candidates are tested, and how many**, which follows from the sieve's pattern and
+//!   from where the first prime is.
+//! - **The Lucas base**, chosen by `crypto-primes`' A\* method with variable-time Jacobi
+//!   symbols `(D/n)` of a few small `D` (run on the prime only, as in `rsa` 0.10), and the
+//!   Jacobi symbol `(Q/n)` (by reciprocity from `n mod |Q|`, itself computed in constant time):
+//!   they tell a few residues of the prime modulo small numbers (which `D` is the first with
+//!   `(D/n) = −1`, and `(Q/n)`), a few bits of information.
+//! - **Whether the low word of `n − 1` (or `n + 1`) is zero**, which changes the sequence of
+//!   operations, for a 2^−63 fraction of candidates.
+//!
+//! # Memory
+//!
+//! Every copy of a start, candidate, prime or residue this module makes on the heap is
+//! zeroized when it is dropped, including the copies a prime leaves behind when a lower
+//! candidate of its search wins and the arrays of the Montgomery arithmetic. Out of reach:
+//! temporaries the compiler keeps on the stack or in registers, and the Montgomery parameters
+//! that `crypto-bigint` keeps behind an `Arc` (`BoxedMontyParams`, in the final check, in
+//! `crypto-primes`' tests of unusual sizes and in the `rsa` key itself), which it does not
+//! zeroize.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
@@ -797,15 +833,24 @@ fn confirm(n: &BoxedUint) -> bool {
     let Some(odd) = Odd::new(n.clone()).into_option() else {
         return false;
     };
+    let result = confirm_odd(n, &odd);
+    odd.get().zeroize();
+    result
+}
+
+/// [`confirm`] of `n`, given as [`Odd`] too.
+fn confirm_odd(n: &BoxedUint, odd: &Odd<BoxedUint>) -> bool {
+    // `crypto-primes`' test takes its own copy (not zeroized: sizes other than ours only).
+    let theirs = || lucas_test(odd.clone(), AStarBase, LucasCheck::Bpsw21).is_probably_prime();
     let words = n.as_words();
     let top_bit_set = words.last().is_some_and(|&w| w >> 63 == 1);
     // n + 1 must not overflow (n = 2^(64N) − 1 is divisible by 3 anyway).
     if !top_bit_set || words.iter().all(|&w| w == u64::MAX) {
-        return lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime();
+        return theirs();
     }
     // The base: `crypto-primes`' own choice (Selfridge's method A*), which also rules out
     // squares; then gcd(n, Q) = 1 and the Jacobi symbol (Q/n) for the Euler criterion.
-    let (p, abs_q, q_negative) = match AStarBase.generate(&odd) {
+    let (p, abs_q, q_negative) = match AStarBase.generate(odd) {
         Ok(base) => base,
         Err(primality) => return primality.is_probably_prime(),
     };
@@ -821,7 +866,7 @@ fn confirm(n: &BoxedUint) -> bool {
     };
     match by_size!(words, mont::lucas_bpsw21, base) {
         Some(result) => result,
-        None => lucas_test(odd, AStarBase, LucasCheck::Bpsw21).is_probably_prime(),
+        None => theirs(),
     }
 }
 
@@ -1024,7 +1069,7 @@ impl Shared<'_> {
             return self.update(|s| finish(&mut s[search]));
         }
         self.update(|s| s[search].confirming.push(pos));
-        let n = BoxedUint::from_words(candidate.iter().copied());
+        let mut n = BoxedUint::from_words(candidate.iter().copied());
         let prime = !stop() && confirm(&n);
         self.update(|s| {
             let s = &mut s[search];
@@ -1032,11 +1077,14 @@ impl Shared<'_> {
             finish(s);
             if prime && s.found.as_ref().is_none_or(|(f, _)| pos < *f) {
                 self.found_at[search].store(me, AtomicOrdering::Relaxed);
-                if let Some((_, mut old)) = s.found.replace((pos, n)) {
+                let winner = std::mem::replace(&mut n, BoxedUint::zero());
+                if let Some((_, mut old)) = s.found.replace((pos, winner)) {
                     old.zeroize();
                 }
             }
         });
+        // A composite, or a prime that lost to a lower candidate of its search.
+        n.zeroize();
     }
 }
 
@@ -1147,6 +1195,7 @@ mod mont {
     //! Constant-time Montgomery arithmetic modulo an odd `n` of exactly `64·N` bits.
 
     use super::ct_mask;
+    use zeroize::Zeroize as _;
 
     /// `−n^(−1) mod 2^64` for odd `n`.
     pub(super) fn neg_inverse(n0: u64) -> u64 {
@@ -1577,15 +1626,15 @@ mod mont {
         let n_inv = neg_inverse(n[0]);
         let v = reciprocal(n[N - 1]);
         // Montgomery forms: 1 = 2^(64N) − n (as n > 2^(64N − 1)), 2, P, Q, −Q·(Q/n)…
-        let one = montgomery_one(n);
+        let mut one = montgomery_one(n);
         let zero = [0u64; N];
         let neg = |a: &[u64; N]| sub_mod(&zero, a, n);
-        let two = shl_mod(&one, 1, n, v);
-        let p = mul_small(&one, base.p, n, v);
+        let mut two = shl_mod(&one, 1, n, v);
+        let mut p = mul_small(&one, base.p, n, v);
         let abs_q = mul_small(&one, base.abs_q, n, v);
-        let q = if base.q_negative { neg(&abs_q) } else { abs_q };
-        let two_q = shl_mod(&q, 1, n, v);
-        let euler_target = if base.q_jacobi_negative { neg(&q) } else { q };
+        let mut q = if base.q_negative { neg(&abs_q) } else { abs_q };
+        let mut two_q = shl_mod(&q, 1, n, v);
+        let mut euler_target = if base.q_jacobi_negative { neg(&q) } else { q };
         // e = n + 1 = 2^s·d; s by a constant-time scan.
         let mut e = [0u64; N];
         let mut carry = 1u64;
@@ -1635,6 +1684,21 @@ mod mont {
                 euler |= at(1) & equal_mask(&qk, &euler_target) & 1;
                 lucas_v |= at(0) & equal_mask(&v0, &two_q) & 1;
             }
+        }
+        // Every residue tells n: zeroized (temporaries in registers and on the stack aside).
+        for a in [
+            &mut v0,
+            &mut v1,
+            &mut qk,
+            &mut e,
+            &mut p,
+            &mut q,
+            &mut one,
+            &mut two,
+            &mut two_q,
+            &mut euler_target,
+        ] {
+            a.zeroize();
         }
         strong & lucas_v & euler == 1
     }
@@ -1694,7 +1758,7 @@ mod mont {
         debug_assert!(n[0] & 1 == 1 && n[N - 1] >> 63 == 1);
         let n_inv = neg_inverse(n[0]);
         // 1 in Montgomery form: 2^(64N) mod n = 2^(64N) − n, as n > 2^(64N − 1).
-        let one = montgomery_one(n);
+        let mut one = montgomery_one(n);
         // −1 in Montgomery form: n − one.
         let mut minus_one = [0u64; N];
         let mut borrow = 0u64;
@@ -1715,6 +1779,9 @@ mod mont {
             let v = reciprocal(n[N - 1]);
             for word in (1..N).rev() {
                 if stop() {
+                    for a in [&mut y, &mut one, &mut minus_one, &mut e] {
+                        a.zeroize();
+                    }
                     return None;
                 }
                 for (shift, width) in WINDOWS {
@@ -1731,6 +1798,9 @@ mod mont {
         let mut passed = 0u64;
         for i in (0..bit_by_bit).rev() {
             if i % 64 == 63 && stop() {
+                for a in [&mut y, &mut one, &mut minus_one, &mut e] {
+                    a.zeroize();
+                }
                 return None;
             }
             y = square(&y, n, n_inv);
@@ -1743,6 +1813,9 @@ mod mont {
             let is_one = equal_mask(&y, &one) & 1;
             let is_minus_one = equal_mask(&y, &minus_one) & 1;
             passed |= (at_s & is_one) | (in_tail & is_minus_one);
+        }
+        for a in [&mut y, &mut one, &mut minus_one, &mut e] {
+            a.zeroize();
         }
         Some(passed == 1)
     }
@@ -2152,7 +2225,9 @@ mod tests {
     }
 
     /// Cross-checks the constant-time Lucas test against crypto-primes' on random odd numbers
-    /// and primes with varied `s` (of n + 1), and on base-2 strong pseudoprimes.
+    /// (half of them free of small factors) and primes with varied `s` (of n + 1). Random odd
+    /// numbers are almost never pseudoprimes: the pseudoprimes are in the corpus tests
+    /// (`corpus_tests`).
     fn check_lucas(rng: &mut StdRng, limbs: usize, rounds: usize) {
         let small = SieveTable::new(5000);
         let mut residues = Vec::new();
