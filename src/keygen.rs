@@ -41,7 +41,7 @@
 //!
 //! The tests check both halves against `crypto-primes` on random numbers and primes, and run a
 //! regression corpus (`tests/data/keygen/corpus.toml`): base-2 strong and Fermat pseudoprimes
-//! of 512 and 1024 bits (the fast Miller-Rabin must let the strong ones through, the fast Lucas
+//! of 512 to 2048 bits (the fast Miller-Rabin must let the strong ones through, the fast Lucas
 //! test and the final check must stop them, a search started on one must return the next
 //! prime), primes and pseudoprimes where the low word of `n ∓ 1` is zero, and Lucas composites
 //! that only the strong check rejects. The key is then built by `rsa`'s `PrivateKey::from_p_q`

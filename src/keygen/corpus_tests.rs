@@ -135,7 +135,7 @@ fn euler_criterion(n: &BoxedUint, q: i64) -> bool {
 #[test]
 fn the_corpus_is_what_it_claims() {
     let c = corpus();
-    for bits in [512, 1024] {
+    for bits in [512, 1024, 1536, 2048] {
         let spsp = c.spsp.iter().filter(|s| s.bits == bits);
         assert!(
             spsp.clone().filter(|s| s.strong && !s.corner).count() >= 2,
