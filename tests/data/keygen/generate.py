@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Generates corpus.toml, the regression corpus of src/keygen.rs's primality tests.
+
+Run from this directory: `python3 generate.py > corpus.toml` (plain Python 3, no packages; a few
+minutes). The output is reproducible (fixed seed). Every property claimed here is re-checked by
+the Rust tests with crypto-primes and crypto-bigint, so the data is not trusted, only used.
+
+- `[[spsp]]`: n = p·(2p − 1) with p ≡ 1 (mod 4) and p, 2p − 1 prime. 2 is a square modulo
+  2p − 1 ≡ 1 (mod 8), so n is a Fermat pseudoprime to base 2; `strong` says whether it is also a
+  strong pseudoprime to base 2 (what Miller-Rabin base 2 lets through). With `corner`,
+  p ≡ 1 (mod 2^64): v2(n − 1) = v2(p − 1) ≥ 64, the low word of n − 1 is zero.
+- `[[corner_prime]]`: primes with v2(n − 1) = s (`side = "minus"`) or v2(n + 1) = s
+  (`side = "plus"`) for s around 64, where the tests' low-word shortcut changes.
+- `[[lucas]]`: n = p·(2p + 3) with p ≡ 3 (mod 4), p and 2p + 3 prime, and a Lucas base
+  (P, Q = 1) with (D/n) = −1, D = P² − 4Q, for which exactly one of the three checks of
+  Baillie, Fiori and Wagstaff (2021) fails: `fails = "strong"` (U_d ≢ 0 and no V_(d·2^r) ≡ 0,
+  r < s, n + 1 = 2^s·d) while V_(n+1) ≡ 2Q and Q^((n+1)/2) ≡ Q·(Q/n) hold. (This family gives no
+  composite failing only the V check or only the Euler check; the Rust tests cover the Euler
+  check with primes and an inverted (Q/n).) `astar` says that (P, Q) is the A* base of n. With
+  `corner`, p ≡ −1 (mod 2^64): the low word of n + 1 is zero.
+"""
+import random
+import sys
+
+SMALL = [p for p in range(3, 20000, 2) if all(p % d for d in range(3, int(p ** 0.5) + 1, 2))]
+BASES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71]
+
+
+def strong_probable_prime(n, b):
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    x = pow(b, d, n)
+    if x == 1 or x == n - 1:
+        return True
+    for _ in range(s - 1):
+        x = x * x % n
+        if x == n - 1:
+            return True
+    return False
+
+
+def is_prime(n):
+    return n > 1 and all(n % p for p in SMALL if p < n) and all(strong_probable_prime(n, b) for b in BASES)
+
+
+def v2(x):
+    return (x & -x).bit_length() - 1
+
+
+def jacobi(a, n):
+    a %= n
+    result = 1
+    while a:
+        while a % 2 == 0:
+            a //= 2
+            if n % 8 in (3, 5):
+                result = -result
+        a, n = n, a
+        if a % 4 == 3 and n % 4 == 3:
+            result = -result
+        a %= n
+    return result if n == 1 else 0
+
+
+def lucas_uv(n, P, Q, k):
+    """(U_k, V_k, Q^k) modulo n, by the doubling formulas."""
+    D = P * P - 4 * Q
+    half = (n + 1) // 2
+    u, v, qk = 0, 2, 1
+    for bit in bin(k)[2:]:
+        u, v, qk = u * v % n, (v * v - 2 * qk) % n, qk * qk % n
+        if bit == "1":
+            u, v = (P * u + v) * half % n, (D * u + P * v) * half % n
+            qk = qk * Q % n
+    return u, v, qk
+
+
+def lucas_checks(n, P, Q):
+    """(strong, v, euler) for n with the base (P, Q)."""
+    e = n + 1
+    s = v2(e)
+    d = e >> s
+    u, v, qk = lucas_uv(n, P, Q, d)
+    strong = u == 0 or v == 0
+    for _ in range(1, s):
+        v, qk = (v * v - 2 * qk) % n, qk * qk % n
+        strong |= v == 0
+    v_check = lucas_uv(n, P, Q, n + 1)[1] == 2 * Q % n
+    euler = pow(Q % n, (n + 1) // 2, n) == Q * jacobi(Q, n) % n
+    return strong, v_check, euler
+
+
+def astar_base(n):
+    D = 5
+    while jacobi(D, n) != -1:
+        D = -D - 2 if D > 0 else -D + 2
+    P, Q = 1, (1 - D) // 4
+    if Q == -1:
+        P, Q = 5, 5
+    return P, Q
+
+
+def pairs(bits, mul, add, residue, modulus, rng):
+    """Primes p of bits/2 bits (top bit set, next clear) with p ≡ residue (mod modulus) and
+    mul·p + add prime, such that n = p·(mul·p + add) has exactly `bits` bits; sieved in
+    intervals."""
+    half = bits // 2
+    span = 20000
+    while True:
+        p0 = rng.getrandbits(half) | (1 << (half - 1))
+        p0 &= ~(1 << (half - 2))
+        p0 -= (p0 - residue) % modulus
+        alive = bytearray([1]) * span
+        for ell in SMALL:
+            if modulus % ell == 0 or mul % ell == 0:
+                continue
+            step_inv = pow(modulus, -1, ell)
+            # p ≡ 0 and mul·p + add ≡ 0 (mod ell).
+            for target in (0, (-add) * pow(mul, -1, ell) % ell):
+                k = (target - p0) * step_inv % ell
+                alive[k::ell] = bytes(len(range(k, span, ell)))
+        for k in range(span):
+            if not alive[k]:
+                continue
+            p = p0 + k * modulus
+            q = mul * p + add
+            if (p * q).bit_length() != bits or p.bit_length() != half:
+                continue
+            if is_prime(p) and is_prime(q):
+                yield p, q
+
+
+def hexs(x):
+    return '"%x"' % x
+
+
+def main():
+    rng = random.Random(20240612)
+    sizes = [int(b) for b in sys.argv[1:]] or [512, 1024, 1536, 2048]
+    out = print
+    out("# Generated by generate.py; see its docstring. Hex, most significant digit first.")
+    for bits in sizes:
+        # Base-2 pseudoprimes n = p(2p − 1): two strong ones and one that is only Fermat, and a
+        # strong one with the low word of n − 1 zero.
+        for corner in (False, True):
+            want_strong, want_fermat = (1, 0) if corner else (2, 1)
+            modulus = 1 << 64 if corner else 4
+            for p, q in pairs(bits, 2, -1, 1, modulus, rng):
+                n = p * q
+                strong = strong_probable_prime(n, 2)
+                assert pow(2, n - 1, n) == 1
+                if strong and want_strong:
+                    want_strong -= 1
+                elif not strong and want_fermat:
+                    want_fermat -= 1
+                else:
+                    continue
+                out("\n[[spsp]]\nbits = %d\ncorner = %s\nstrong = %s" % (bits, str(corner).lower(), str(strong).lower()))
+                out("p = %s\nq = %s\nn = %s" % (hexs(p), hexs(q), hexs(n)))
+                sys.stdout.flush()
+                if not want_strong and not want_fermat:
+                    break
+        # Primes around the low-word corner.
+        for side, sign in (("minus", 1), ("plus", -1)):
+            for s in (63, 64, 65):
+                while True:
+                    k = rng.getrandbits(bits - s) | (1 << (bits - s - 1)) | 1
+                    n = k * (1 << s) + sign
+                    if n.bit_length() == bits and is_prime(n):
+                        break
+                assert v2(n - sign) == s
+                out('\n[[corner_prime]]\nbits = %d\nside = "%s"\ns = %d\nn = %s' % (bits, side, s, hexs(n)))
+                sys.stdout.flush()
+        # Lucas cases: n = p(2p + 3) with p ≡ 3 (mod 4), Q = 1 (the Euler criterion holds
+        # trivially for Q = ±1): the strong check fails while the V check passes.
+        for corner in (False, True):
+            modulus, residue = ((1 << 64), (1 << 64) - 1) if corner else (4, 3)
+            done = False
+            for p, q in pairs(bits, 2, 3, residue, modulus, rng):
+                n = p * q
+                if corner:
+                    assert v2(n + 1) >= 64
+                star = astar_base(n)
+                for P in range(3, 200):
+                    Q = 1
+                    if jacobi(P * P - 4 * Q, n) != -1:
+                        continue
+                    if lucas_checks(n, P, Q) != (False, True, True):
+                        continue
+                    out("\n[[lucas]]\nbits = %d\ncorner = %s\nfails = \"strong\"\nastar = %s" % (
+                        bits, str(corner).lower(), str((P, Q) == star).lower()))
+                    out("base_p = %d\nbase_q = %d\np = %s\nq = %s\nn = %s" % (P, Q, hexs(p), hexs(q), hexs(n)))
+                    sys.stdout.flush()
+                    done = True
+                    break
+                if done:
+                    break
+
+if __name__ == "__main__":
+    main()
