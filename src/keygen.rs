@@ -809,10 +809,8 @@ macro_rules! by_size {
 /// `crypto-primes`'. `None` if `stop` asked to give up.
 fn quick_test(words: &[u64], stop: &dyn Fn() -> bool) -> Option<bool> {
     let top_bit_set = words.last().is_some_and(|&w| w >> 63 == 1);
-    if top_bit_set {
-        if let Some(result) = by_size!(words, mont::miller_rabin_base_2, stop) {
-            return result;
-        }
+    if top_bit_set && let Some(result) = by_size!(words, mont::miller_rabin_base_2, stop) {
+        return result;
     }
     let mut n = BoxedUint::from_words(words.iter().copied());
     let result = Odd::new(n.clone())
