@@ -6,6 +6,9 @@
 //! etcd_cluster_plan cluster.toml -o ./cluster --ca-cert certs/root.cert --ca-key certs/root.key
 //! ```
 
+#[path = "support/report.rs"]
+mod report;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,27 +49,10 @@ fn main() -> ExitCode {
                 Some(hint) => format!("{e}; {hint}"),
                 None => e.to_string(),
             };
-            eprint!("{}", report(&first, &e));
+            eprint!("{}", report::report(&first, &e));
             ExitCode::FAILURE
         }
     }
-}
-
-/// `ERROR: <first>` and a `  caused by: …` line for each error in `error`'s source chain (a
-/// cause whose text the line above already shows is not repeated).
-fn report(first: &str, error: &etcd_pki::Error) -> String {
-    let mut out = format!("ERROR: {first}\n");
-    let mut shown = first.to_owned();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !shown.contains(&text) {
-            out.push_str(&format!("  caused by: {text}\n"));
-        }
-        shown = text;
-        cause = c.source();
-    }
-    out
 }
 
 /// This CLI's flags for the conditions a library error describes (it has no `--force`: the

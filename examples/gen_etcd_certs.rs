@@ -12,6 +12,9 @@
 //! file is never overwritten unless `--force` is given; bad input gives an `ERROR: …` line
 //! instead of a Python traceback; certificates carry key usages and key identifiers.
 
+#[path = "support/report.rs"]
+mod report;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -203,27 +206,10 @@ impl Failure {
                 if let Some(hint) = hint(error) {
                     first = format!("{first}; {hint}");
                 }
-                report(&first, error)
+                report::report(&first, error)
             }
         }
     }
-}
-
-/// `ERROR: <first>` and a `  caused by: …` line for each error in `error`'s source chain (a
-/// cause whose text the line above already shows is not repeated).
-fn report(first: &str, error: &etcd_pki::Error) -> String {
-    let mut out = format!("ERROR: {first}\n");
-    let mut shown = first.to_owned();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !shown.contains(&text) {
-            out.push_str(&format!("  caused by: {text}\n"));
-        }
-        shown = text;
-        cause = c.source();
-    }
-    out
 }
 
 /// This CLI's flags for the conditions a library error describes.
