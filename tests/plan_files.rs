@@ -4,6 +4,8 @@
 // The example binaries these tests run need the default features.
 #![cfg(all(feature = "plan", feature = "ecdsa", feature = "encrypted-keys"))]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -14,19 +16,7 @@ use tempfile::TempDir;
 
 /// The example binary `etcd_cluster_plan`, next to the test executables.
 fn plan_cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let cli = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/etcd_cluster_plan");
-    assert!(
-        cli.exists(),
-        "{} not found: build the examples first: `cargo build --examples`",
-        cli.display()
-    );
-    cli
+    common::example_path("etcd_cluster_plan")
 }
 
 const PLAN: &str = r#"

@@ -5,6 +5,8 @@
 #[allow(dead_code, unreachable_pub)]
 mod etcd_support;
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::net::{Ipv4Addr, TcpListener};
@@ -17,19 +19,7 @@ use tempfile::TempDir;
 
 /// The example binary `etcd_cluster_plan`, next to the test executables.
 fn plan_cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let cli = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/etcd_cluster_plan");
-    assert!(
-        cli.exists(),
-        "{} not found: build the examples first: `cargo build --examples` (the test command .ci/test does)",
-        cli.display()
-    );
-    cli
+    common::example_path("etcd_cluster_plan")
 }
 
 fn etcd() -> &'static str {
