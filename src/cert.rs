@@ -109,8 +109,7 @@ impl Certificate {
     /// `openssl x509` command that converts it) and those of [`Certificate::from_pem`], with
     /// the path.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let bytes = crate::input::read_bounded(path)?;
-        let text = crate::input::pem_text(&bytes, crate::input::Kind::Certificate, path)?;
+        let text = crate::input::read_pem_file(path, crate::input::Kind::Certificate)?;
         Self::from_pem(&text).map_err(|e| e.in_file(path))
     }
 

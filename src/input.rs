@@ -66,6 +66,11 @@ impl Kind {
     }
 }
 
+/// The text of the PEM file at `path` (read with [`read_bounded`], checked with [`pem_text`]).
+pub(crate) fn read_pem_file(path: &Path, kind: Kind) -> Result<Zeroizing<String>, Error> {
+    pem_text(&read_bounded(path)?, kind, path)
+}
+
 /// The text of a PEM file read from `path`, or [`Error::InvalidPem`] saying that it is DER (with
 /// the `openssl` command that converts it) or other binary data.
 pub(crate) fn pem_text(bytes: &[u8], kind: Kind, path: &Path) -> Result<Zeroizing<String>, Error> {

@@ -14,7 +14,6 @@ use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use zeroize::Zeroizing;
 
 use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 use crate::error::Error;
@@ -121,8 +120,8 @@ impl Issuer {
         key_path: &Path,
         parse_key: impl FnOnce(&str) -> Result<PrivateKey, Error>,
     ) -> Result<Self, Error> {
-        let cert_text = read_text(cert_path, Kind::Certificate)?;
-        let key_text = read_text(key_path, Kind::Key)?;
+        let cert_text = input::read_pem_file(cert_path, Kind::Certificate)?;
+        let key_text = input::read_pem_file(key_path, Kind::Key)?;
         let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
         let key = parse_key(&key_text).map_err(|e| e.in_file(key_path))?;
         Self::from_parts_at(cert, key, SystemTime::now()).map_err(|e| match e {
@@ -278,10 +277,6 @@ pub(crate) struct LeafRequest {
 /// OID of `rsaEncryption`.
 const RSA_ENCRYPTION: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-
-fn read_text(path: &Path, kind: Kind) -> Result<Zeroizing<String>, Error> {
-    input::pem_text(&input::read_bounded(path)?, kind, path)
-}
 
 /// Checks that `cert` can act as a CA: a self-signed root whose key is one this crate accepts
 /// and whose self-signature verifies, checked in that order before anything else the

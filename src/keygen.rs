@@ -351,13 +351,13 @@ fn assemble_keys(
     threads: NonZeroUsize,
 ) -> Vec<(usize, Result<PrivateKey, Error>)> {
     let primes: Vec<&BoxedUint> = pairs.iter().flat_map(|(_, p, q)| [p, q]).collect();
-    let verdicts = parallel_map(primes, threads, final_check);
+    let verdicts = crate::parallel::map(primes, threads, final_check);
     let jobs: Vec<_> = pairs
         .into_iter()
         .zip(verdicts.chunks_exact(2))
         .map(|(pair, verdict)| (pair, verdict[0] && verdict[1]))
         .collect();
-    parallel_map(jobs, threads, |((index, mut p, mut q), checked)| {
+    crate::parallel::map(jobs, threads, |((index, mut p, mut q), checked)| {
         if !checked {
             p.zeroize();
             q.zeroize();
@@ -381,45 +381,6 @@ fn assemble_keys(
 const FINAL_CHECK_FAILED: &str = "a prime found by the search failed the final Miller-Rabin \
      check (bases 3 and 5): this is a bug in etcd-pki's primality tests; no key was made, \
      please report it";
-
-/// `f` applied to each item, in order, the items spread over up to `threads` threads (round
-/// robin); on the calling thread if there is one item or one thread.
-fn parallel_map<T: Send, R: Send>(
-    items: Vec<T>,
-    threads: NonZeroUsize,
-    f: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
-    let workers = threads.get().min(items.len());
-    if workers <= 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let len = items.len();
-    let mut chunks: Vec<Vec<(usize, T)>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, item) in items.into_iter().enumerate() {
-        chunks[i % workers].push((i, item));
-    }
-    let f = &f;
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|(i, item)| (i, f(item)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    debug_assert_eq!(results.len(), len);
-    results.sort_unstable_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
-}
 
 // ---------------------------------------------------------------------------------------------
 // The final, independent check of every prime.

@@ -13,6 +13,7 @@ mod issuer;
 mod key;
 pub mod keygen;
 pub mod name;
+mod parallel;
 #[cfg(feature = "encrypted-keys")]
 mod passphrase;
 mod pem;

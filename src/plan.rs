@@ -467,39 +467,13 @@ enum Leaf {
 
 /// Signs every leaf with `ca`, on as many threads as there are cores; results in job order.
 fn sign_all(ca: &Issuer, jobs: Vec<(Leaf, PrivateKey)>) -> Result<Vec<CertifiedKey>, Error> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, jobs.len().max(1));
-    let per_thread = jobs.len().div_ceil(threads).max(1);
-    let mut chunks: Vec<Vec<(Leaf, PrivateKey)>> = Vec::with_capacity(threads);
-    let mut jobs = jobs.into_iter().peekable();
-    while jobs.peek().is_some() {
-        chunks.push(jobs.by_ref().take(per_thread).collect());
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|(leaf, key)| match leaf {
-                            Leaf::Node(node) => node.issue_with_key(ca, key),
-                            Leaf::Client(client) => client.issue_with_key(ca, key),
-                        })
-                        .collect::<Result<Vec<_>, Error>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => out.extend(part?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok(out)
+    let threads = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+    crate::parallel::map(jobs, threads, |(leaf, key)| match leaf {
+        Leaf::Node(node) => node.issue_with_key(ca, key),
+        Leaf::Client(client) => client.issue_with_key(ca, key),
     })
+    .into_iter()
+    .collect()
 }
 
 /// The generator returned fewer keys than asked for (a bug).

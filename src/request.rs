@@ -113,8 +113,7 @@ impl CertificateRequest {
     /// [`Error::Io`], [`Error::InputTooLarge`]; [`Error::InvalidPem`] (for a DER file, with the
     /// `openssl req` command that converts it) and [`Error::InvalidRequest`], with the path.
     pub fn load(path: &std::path::Path) -> Result<Self, Error> {
-        let bytes = crate::input::read_bounded(path)?;
-        let text = crate::input::pem_text(&bytes, crate::input::Kind::Request, path)?;
+        let text = crate::input::read_pem_file(path, crate::input::Kind::Request)?;
         Self::from_pem(&text).map_err(|e| e.in_file(path))
     }
 
