@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
-use etcd_pki::name::CommonName;
+use etcd_pki::CommonName;
 use etcd_pki::{ClientCert, KeyFormat, KeyGenerator, PrivateKey, RootCa, ServerCert};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -45,7 +45,7 @@ fn issue_one(c: &mut Criterion) {
     let root = RootCa::new().self_sign_with_key(root_key).expect("root");
     let key = generator.generate_rsa(2048, &mut rng).expect("keygen");
     let cn: CommonName = "alice".parse().expect("common name");
-    let client = ClientCert::new().common_name(&cn);
+    let client = ClientCert::new().common_name(cn);
     let mut group = c.benchmark_group("issue");
     group.bench_function("client certificate, pre-made RSA-2048 key", |b| {
         b.iter(|| black_box(client.issue_with_key(&root, key.clone()).expect("issue")));
@@ -67,7 +67,7 @@ fn cluster(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(15));
     let cn: CommonName = "root".parse().expect("common name");
-    let client = ClientCert::new().common_name(&cn);
+    let client = ClientCert::new().common_name(cn);
     let generator = KeyGenerator::new();
     let mut rng = StdRng::from_rng(&mut rand::rng());
     group.bench_function("5 RSA-2048 keys as one batch, then 5 certificates", |b| {

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use etcd_pki::name::CommonName;
-use etcd_pki::request::{CertificateRequest, RequestPolicy, Role};
+use etcd_pki::CommonName;
+use etcd_pki::{CertificateRequest, RequestPolicy, Role};
 use etcd_pki::{
     ClientCert, Issuer, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey, RootCa, ServerCert,
     WriteOptions, WrittenFiles,
@@ -268,7 +268,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             // As the script: an empty --cn means no CN.
             if let Some(cn) = args.cn.as_deref().filter(|cn| !cn.is_empty()) {
                 let cn: CommonName = cn.parse()?;
-                client = client.common_name(&cn);
+                client = client.common_name(cn);
             }
             let issued = client.issue(&issuer)?;
             note_clamped(issued.certificate(), days);

@@ -56,6 +56,39 @@ impl AltNames {
 
 /// The loopback address the script always puts in a node certificate: on one host, etcd's
 /// peer connections come from 127.0.0.1.
+/// Why the subjectAltName of a request or certificate cannot be taken as it is.
+pub(crate) enum BadAltName {
+    /// An IP address entry that is neither 4 nor 16 bytes long.
+    MalformedIp,
+    /// A kind of name this crate does not issue (e-mail, URI, …), described.
+    OtherKind(String),
+}
+
+/// Splits the names of a subjectAltName into IP addresses and DNS names (the latter not yet
+/// validated), refusing any other kind of name.
+pub(crate) fn split_general_names(
+    names: Vec<GeneralName>,
+) -> Result<(Vec<IpAddr>, Vec<String>), BadAltName> {
+    let mut ips = Vec::new();
+    let mut dns = Vec::new();
+    for name in names {
+        match name {
+            GeneralName::IpAddress(o) => {
+                let o = o.as_bytes();
+                let ip = match o.len() {
+                    4 => <[u8; 4]>::try_from(o).ok().map(IpAddr::from),
+                    16 => <[u8; 16]>::try_from(o).ok().map(IpAddr::from),
+                    _ => None,
+                };
+                ips.push(ip.ok_or(BadAltName::MalformedIp)?);
+            }
+            GeneralName::DnsName(d) => dns.push(d.to_string()),
+            other => return Err(BadAltName::OtherKind(format!("{other:?}"))),
+        }
+    }
+    Ok((ips, dns))
+}
+
 pub(crate) const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is the IPv4 address: store it as such, the

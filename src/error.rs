@@ -2,6 +2,10 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::name::{CommonName, DnsName};
+use crate::role::Role;
 
 /// A boxed error from an underlying library, kept as the [`std::error::Error::source`] of our
 /// own variants so that a RustCrypto major version bump is not an etcd-pki major version bump.
@@ -27,19 +31,48 @@ pub enum Error {
 
     /// The CA certificate's validity does not include the current time.
     #[error(
-        "{}the CA certificate is {state} (valid from {not_before} to {not_after}): issue a new root CA",
-        at(path)
+        "{}the CA certificate is {} (valid from {} to {}): issue a new root CA",
+        at(path),
+        if *expired { "expired" } else { "not yet valid" },
+        rfc3339(*not_before),
+        rfc3339(*not_after)
     )]
     CaNotValidNow {
         /// The certificate file, when known.
         path: Option<PathBuf>,
-        /// `"expired"` or `"not yet valid"`.
-        state: &'static str,
-        /// Start of the CA's validity (RFC 3339).
-        not_before: String,
-        /// End of the CA's validity (RFC 3339).
-        not_after: String,
+        /// Whether its validity ended (`false`: it has not begun).
+        expired: bool,
+        /// Start of the CA's validity.
+        not_before: SystemTime,
+        /// End of the CA's validity.
+        not_after: SystemTime,
     },
+
+    /// A leaf certificate's validity does not include the current time.
+    #[error(
+        "{}the certificate is {} (valid from {} to {}): {}",
+        at(path),
+        if *expired { "expired" } else { "not yet valid" },
+        rfc3339(*not_before),
+        rfc3339(*not_after),
+        if *expired { "renew it" } else { "check the clocks of the CA host and of this host" }
+    )]
+    CertificateNotValidNow {
+        /// The certificate file, when known.
+        path: Option<PathBuf>,
+        /// Whether its validity ended (`false`: it has not begun).
+        expired: bool,
+        /// Start of its validity.
+        not_before: SystemTime,
+        /// End of its validity.
+        not_after: SystemTime,
+    },
+
+    /// A CA certificate would have an empty subject.
+    #[error(
+        "a CA certificate's subject must not be empty (RFC 5280 §4.1.2.6): set at least a common name"
+    )]
+    EmptySubject,
 
     /// Encoding our own output failed; this is a bug in etcd-pki or a dependency.
     #[error("failed to encode {what}: this is a bug, please report it")]
@@ -106,6 +139,9 @@ pub enum Error {
         path: Option<PathBuf>,
         /// What is wrong with it.
         reason: String,
+        /// The parser's error, if any.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// An input file is larger than any certificate, key, request, plan or passphrase file
@@ -195,7 +231,7 @@ pub enum Error {
     },
 
     /// Reading or writing a file failed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         /// What was being done (`read`, `write`, `create`, …).
         action: &'static str,
@@ -257,12 +293,60 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A certificate signing request asks for something the CA does not allow, or its
-    /// signature does not verify.
-    #[error("certificate request refused: {reason}")]
-    RequestRefused {
-        /// Why, naming what was asked for and what is allowed.
-        reason: String,
+    /// A certificate signing request asks for an IP address its policy does not allow.
+    #[error(
+        "certificate request refused: it asks for IP address {ip}, which its policy does not allow (allowed: {})",
+        list(allowed)
+    )]
+    IpAddressNotAllowed {
+        /// The address asked for.
+        ip: IpAddr,
+        /// The addresses the policy allows.
+        allowed: Vec<IpAddr>,
+    },
+
+    /// A certificate signing request asks for a DNS name its policy does not allow.
+    #[error(
+        "certificate request refused: it asks for DNS name {name}, which its policy does not allow (allowed: {})",
+        list(allowed)
+    )]
+    DnsNameNotAllowed {
+        /// The name asked for.
+        name: DnsName,
+        /// The names the policy allows.
+        allowed: Vec<DnsName>,
+    },
+
+    /// A certificate signing request asks for a common name its policy does not allow.
+    #[error(
+        "certificate request refused: it asks for common name {:?}, which its policy does not allow{}",
+        name.as_str(),
+        if *role == Role::Client { " (for a client the CN is the etcd user it acts as)" } else { "" }
+    )]
+    CommonNameNotAllowed {
+        /// The common name asked for.
+        name: CommonName,
+        /// The role the request was to be signed for.
+        role: Role,
+    },
+
+    /// A certificate signing request's signature does not verify with the key it names.
+    #[error(
+        "certificate request refused: its signature {reason}: it was not made with the key it names"
+    )]
+    RequestSignatureInvalid {
+        /// What is wrong with the signature.
+        reason: &'static str,
+    },
+
+    /// A certificate would name no IP address or DNS name where it needs one.
+    #[error("{}", match role {
+        Role::Node => "a node certificate needs at least one IP address or DNS name: etcd's peers and clients check the address they dial against them",
+        _ => "a certificate with an empty subject needs at least one IP address or DNS name (RFC 5280 §4.1.2.6): set a subject or add a name",
+    })]
+    NoSubjectAltName {
+        /// The certificate's role.
+        role: Role,
     },
 
     /// Signing a certificate failed.
@@ -292,6 +376,26 @@ fn at(path: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
+/// A list for a message: `a, b, c`, or `none`.
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A time as RFC 3339 (`2026-12-01T21:44:03Z`), or what it is when it cannot be a certificate
+/// time.
+fn rfc3339(time: SystemTime) -> String {
+    der::DateTime::from_system_time(time)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| "a time a certificate cannot hold".into())
+}
+
 /// A byte count in words: `1 MiB`, `512 KiB` or `100 bytes`.
 fn size(bytes: u64) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
@@ -309,6 +413,7 @@ impl Error {
     pub(crate) fn in_file(mut self, file: &Path) -> Self {
         match &mut self {
             Self::CaNotValidNow { path, .. }
+            | Self::CertificateNotValidNow { path, .. }
             | Self::EncryptedKey { path, .. }
             | Self::InvalidCertificate { path, .. }
             | Self::InvalidKey { path, .. }
@@ -364,20 +469,32 @@ mod tests {
         assert!(e.to_string().contains("d/root.key"));
     }
 
-    /// One value of every variant (the `match` in `index` fails to compile when a variant is
-    /// added without a sample here).
+    /// The text of every sample's cause: distinctive, so that finding it in a message means
+    /// the cause was formatted into it.
+    const CAUSE: &str = "the underlying library's own words";
+
+    /// One value of every variant, each with a cause where it can carry one (the `match` in
+    /// `index` fails to compile when a variant is added without a sample here).
     fn samples() -> Vec<Error> {
-        let io = || std::io::Error::other("x");
-        let boxed = || -> BoxError { "x".into() };
+        let io = || std::io::Error::other(CAUSE);
+        let boxed = || -> BoxError { CAUSE.into() };
         let p = || Some(PathBuf::from("p"));
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         vec![
             Error::AlreadyExists { path: "p".into() },
             Error::CaNotValidNow {
                 path: p(),
-                state: "expired",
-                not_before: "a".into(),
-                not_after: "b".into(),
+                expired: true,
+                not_before: t,
+                not_after: t,
             },
+            Error::CertificateNotValidNow {
+                path: p(),
+                expired: false,
+                not_before: t,
+                not_after: t,
+            },
+            Error::EmptySubject,
             Error::Encoding {
                 what: "x",
                 source: boxed(),
@@ -389,7 +506,7 @@ mod tests {
             Error::InvalidCertificate {
                 path: p(),
                 reason: "r".into(),
-                source: None,
+                source: Some(boxed()),
             },
             Error::InvalidCommonName {
                 value: "v".into(),
@@ -406,6 +523,7 @@ mod tests {
             Error::InvalidRequest {
                 path: p(),
                 reason: "r".into(),
+                source: Some(boxed()),
             },
             Error::InputTooLarge {
                 path: "p".into(),
@@ -414,7 +532,7 @@ mod tests {
             Error::InvalidKey {
                 path: p(),
                 reason: "r".into(),
-                source: None,
+                source: Some(boxed()),
             },
             Error::InvalidPem {
                 path: p(),
@@ -457,7 +575,22 @@ mod tests {
                 path: p(),
                 reason: "r",
             },
-            Error::RequestRefused { reason: "r".into() },
+            Error::IpAddressNotAllowed {
+                ip: IpAddr::from([10, 0, 0, 1]),
+                allowed: vec![IpAddr::from([10, 0, 0, 2])],
+            },
+            Error::DnsNameNotAllowed {
+                name: "a.example".parse().unwrap_or_else(|_| unreachable!()),
+                allowed: Vec::new(),
+            },
+            Error::CommonNameNotAllowed {
+                name: "root".parse().unwrap_or_else(|_| unreachable!()),
+                role: Role::Client,
+            },
+            Error::RequestSignatureInvalid {
+                reason: "does not verify",
+            },
+            Error::NoSubjectAltName { role: Role::Node },
             Error::Signing { source: boxed() },
             Error::Unsupported {
                 path: p(),
@@ -472,31 +605,69 @@ mod tests {
         match e {
             Error::AlreadyExists { .. } => 0,
             Error::CaNotValidNow { .. } => 1,
-            Error::Encoding { .. } => 2,
-            Error::EncryptedKey { .. } => 3,
-            Error::InvalidCertificate { .. } => 4,
-            Error::InvalidCommonName { .. } => 5,
-            Error::InvalidDnsName { .. } => 6,
-            Error::InvalidIpAddress { .. } => 7,
-            Error::InvalidRequest { .. } => 8,
-            Error::InputTooLarge { .. } => 9,
-            Error::InvalidKey { .. } => 10,
-            Error::InvalidPem { .. } => 11,
-            Error::InvalidPassphrase { .. } => 12,
-            Error::KeyDecryption { .. } => 13,
-            Error::InvalidPlan { .. } => 14,
-            Error::InvalidSubject { .. } => 15,
-            Error::InvalidValidity { .. } => 16,
-            Error::Io { .. } => 17,
-            Error::KeyGeneration { .. } => 18,
-            Error::KeyMismatch { .. } => 19,
-            Error::NotADirectory { .. } => 20,
-            Error::NotACa { .. } => 21,
-            Error::RequestRefused { .. } => 22,
-            Error::Signing { .. } => 23,
-            Error::Unsupported { .. } => 24,
-            Error::DirectoryNotEmpty { .. } => 25,
+            Error::CertificateNotValidNow { .. } => 2,
+            Error::EmptySubject => 3,
+            Error::Encoding { .. } => 4,
+            Error::EncryptedKey { .. } => 5,
+            Error::InvalidCertificate { .. } => 6,
+            Error::InvalidCommonName { .. } => 7,
+            Error::InvalidDnsName { .. } => 8,
+            Error::InvalidIpAddress { .. } => 9,
+            Error::InvalidRequest { .. } => 10,
+            Error::InputTooLarge { .. } => 11,
+            Error::InvalidKey { .. } => 12,
+            Error::InvalidPem { .. } => 13,
+            Error::InvalidPassphrase { .. } => 14,
+            Error::KeyDecryption { .. } => 15,
+            Error::InvalidPlan { .. } => 16,
+            Error::InvalidSubject { .. } => 17,
+            Error::InvalidValidity { .. } => 18,
+            Error::Io { .. } => 19,
+            Error::KeyGeneration { .. } => 20,
+            Error::KeyMismatch { .. } => 21,
+            Error::NotADirectory { .. } => 22,
+            Error::NotACa { .. } => 23,
+            Error::IpAddressNotAllowed { .. } => 24,
+            Error::DnsNameNotAllowed { .. } => 25,
+            Error::CommonNameNotAllowed { .. } => 26,
+            Error::RequestSignatureInvalid { .. } => 27,
+            Error::NoSubjectAltName { .. } => 28,
+            Error::Signing { .. } => 29,
+            Error::Unsupported { .. } => 30,
+            Error::DirectoryNotEmpty { .. } => 31,
         }
+    }
+
+    const VARIANTS: usize = 32;
+
+    #[test]
+    fn messages_do_not_repeat_their_cause() {
+        for e in samples() {
+            let text = e.to_string();
+            if let Some(cause) = std::error::Error::source(&e) {
+                assert!(
+                    !text.contains(&cause.to_string()),
+                    "{text:?} repeats its cause {cause}"
+                );
+            }
+            assert!(!text.contains(CAUSE), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn times_are_rfc3339() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20Z");
+        let e = Error::CaNotValidNow {
+            path: None,
+            expired: true,
+            not_before: t,
+            not_after: t,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the CA certificate is expired (valid from 2023-11-14T22:13:20Z to 2023-11-14T22:13:20Z): issue a new root CA"
+        );
     }
 
     /// Whether `text` names a command-line flag (`--` and a letter).
@@ -514,7 +685,7 @@ mod tests {
         covered.dedup();
         assert_eq!(
             covered,
-            (0..26).collect::<Vec<_>>(),
+            (0..VARIANTS).collect::<Vec<_>>(),
             "one sample per variant"
         );
         for e in &samples {

@@ -409,7 +409,8 @@ mod tests {
                         assert_eq!(fs::read(dir.join("a.cert")).unwrap(), b"public");
                     }
                     Err(e) => {
-                        assert!(e.to_string().contains("injected"), "{e}");
+                        let cause = std::error::Error::source(e).map(ToString::to_string);
+                        assert_eq!(cause.as_deref(), Some("injected"), "{e}");
                         assert_eq!(entries(&dir), old, "{old_files:?}, step {n}");
                         for f in old_files {
                             assert_eq!(fs::read(dir.join(f)).unwrap(), b"old", "{f}, step {n}");

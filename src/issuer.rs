@@ -4,14 +4,11 @@ use std::fmt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use der::Encode;
 use der::referenced::OwnedToRef;
 use rand::CryptoRng;
 use x509_cert::builder::CertificateBuilder;
 use x509_cert::certificate::Version;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
-use x509_cert::name::Name;
+use x509_cert::ext::pkix::{SubjectAltName, SubjectKeyIdentifier};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
@@ -21,23 +18,13 @@ use crate::input::{self, Kind};
 use crate::key::{KeyAlgorithm, PrivateKey};
 #[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
-use crate::profile::{LeafProfile, Usage};
-use crate::validity::{self, rfc3339};
-
-/// OIDs of the signature algorithms a loaded CA certificate may use: RSA PKCS#1 v1.5…
-const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-/// ecdsa-with-SHA256 and ecdsa-with-SHA384 (RFC 5758).
-#[cfg(feature = "ecdsa")]
-const ECDSA_WITH_SHA256: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-#[cfg(feature = "ecdsa")]
-const ECDSA_WITH_SHA384: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+use crate::alt_names::{AltNames, BadAltName, split_general_names};
+use crate::policy::RequestPolicy;
+use crate::profile::{self, LeafProfile, LeafRequest};
+use crate::request::CertificateRequest;
+use crate::role::Role;
+use crate::signature::{self, CertSignatureCheck, SignatureCheck};
+use crate::validity;
 
 /// A CA certificate and its private key: the only thing that can sign certificates.
 ///
@@ -156,27 +143,20 @@ impl Issuer {
         key: PrivateKey,
         now: SystemTime,
     ) -> Result<Self, Error> {
-        check_is_ca(&cert)?;
+        profile::check_root(&cert)?;
         if !key.matches_spki(&cert.public_key_der()?) {
             return Err(Error::KeyMismatch {
                 key_path: None,
                 cert_path: None,
             });
         }
-        let validity = cert.x509().tbs_certificate().validity();
-        let state = if now < cert.not_before() {
-            Some("not yet valid")
-        } else if now > cert.not_after() {
-            Some("expired")
-        } else {
-            None
-        };
-        if let Some(state) = state {
+        let (not_before, not_after) = (cert.not_before(), cert.not_after());
+        if now < not_before || now > not_after {
             return Err(Error::CaNotValidNow {
                 path: None,
-                state,
-                not_before: rfc3339(validity.not_before),
-                not_after: rfc3339(validity.not_after),
+                expired: now > not_after,
+                not_before,
+                not_after,
             });
         }
         Self::from_generated(cert, key)
@@ -186,11 +166,6 @@ impl Issuer {
     #[must_use]
     pub fn certificate(&self) -> &Certificate {
         self.certified.certificate()
-    }
-
-    /// The keyIdentifier this CA's leaves carry in their authorityKeyIdentifier.
-    pub(crate) fn key_id(&self) -> &Vec<u8> {
-        &self.key_id
     }
 
     /// The CA certificate and its key.
@@ -219,12 +194,9 @@ impl Issuer {
         spki: SubjectPublicKeyInfoOwned,
         rng: &mut R,
     ) -> Result<Certificate, Error> {
-        if request.subject.is_empty() && request.alt_names.is_empty() {
-            return Err(Error::InvalidSubject {
-                attribute: "CN",
-                value: String::new(),
-                reason: "a certificate needs a subject or a subject alternative name (RFC 5280 §4.1.2.6)",
-            });
+        if request.alt_names.is_empty() && (request.subject.is_empty() || request.role == Role::Node)
+        {
+            return Err(Error::NoSubjectAltName { role: request.role });
         }
         let ca = self.certificate();
         let validity = validity::window(request.days, SystemTime::now(), Some(ca.not_after()))?;
@@ -232,7 +204,7 @@ impl Issuer {
             issuer: ca.x509().tbs_certificate().subject().clone(),
             subject: request.subject,
             authority_key_id: self.key_id.clone(),
-            usage: request.usage,
+            role: request.role,
             alt_names: request.alt_names,
             key_encipherment: spki.algorithm.oid == RSA_ENCRYPTION,
         };
@@ -266,142 +238,237 @@ impl Issuer {
     }
 }
 
-/// What goes into a leaf certificate.
-pub(crate) struct LeafRequest {
-    pub(crate) subject: Name,
-    pub(crate) usage: Usage,
-    pub(crate) alt_names: Vec<GeneralName>,
-    pub(crate) days: u32,
-}
-
 /// OID of `rsaEncryption`.
 const RSA_ENCRYPTION: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-/// Checks that `cert` can act as a CA: a self-signed root whose key is one this crate accepts
-/// and whose self-signature verifies, checked in that order before anything else the
-/// certificate says (its extensions) is believed.
-fn check_is_ca(cert: &Certificate) -> Result<(), Error> {
-    let tbs = cert.x509().tbs_certificate();
-    let not_ca = |reason| Error::NotACa { path: None, reason };
-    let version = tbs.version();
-    if version == Version::V2 {
-        return Err(not_ca("it is an X.509 v2 certificate"));
+impl Issuer {
+    /// Checks `request` against `policy` and signs it with the profile of `role`.
+    ///
+    /// The certificate carries the IP addresses the policy requires
+    /// ([`RequestPolicy::require_ip`]; for [`RequestPolicy::for_node`]: `127.0.0.1` and the
+    /// node's address) even when the request does not ask for them, then the names the
+    /// request asks for.
+    ///
+    /// ```
+    /// use etcd_pki::{KeyAlgorithm, PrivateKey, RequestPolicy, Role, RootCa, ServerCert};
+    ///
+    /// // On the node: its own key, never sent anywhere, and a request for its names.
+    /// let ip = "10.0.0.11".parse().unwrap();
+    /// let key = PrivateKey::generate(KeyAlgorithm::Rsa2048)?;
+    /// let csr = ServerCert::new(ip).request(&key)?;
+    ///
+    /// // On the CA host: sign what is allowed for this node, and nothing else.
+    /// let ca = RootCa::new().self_sign()?;
+    /// let cert = ca.sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip))?;
+    /// assert_eq!(cert.ip_addresses(), ["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), ip]);
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// - [`Error::Unsupported`]: the request's key is not one this crate issues for (checked
+    ///   first, so that a bad key is not reported as a bad signature), or it asks for a kind of
+    ///   name other than IP addresses and DNS names;
+    /// - [`Error::RequestSignatureInvalid`]: its signature does not verify;
+    /// - [`Error::IpAddressNotAllowed`], [`Error::DnsNameNotAllowed`],
+    ///   [`Error::CommonNameNotAllowed`]: it asks for a name the policy does not allow;
+    /// - [`Error::NoSubjectAltName`]: a node certificate would name no address;
+    /// - [`Error::InvalidRequest`], [`Error::InvalidIpAddress`], [`Error::InvalidDnsName`],
+    ///   [`Error::InvalidCommonName`], and those of signing.
+    pub fn sign_request(
+        &self,
+        request: &CertificateRequest,
+        role: Role,
+        policy: &RequestPolicy,
+    ) -> Result<Certificate, Error> {
+        self.sign_request_with_rng(request, role, policy, &mut rand::rng())
     }
-    if tbs.issuer() != tbs.subject() {
-        // Refused whatever it says; its basicConstraints only choose the words.
-        return Err(not_ca(match tbs.get_extension::<BasicConstraints>() {
-            _ if version == Version::V1 => "it is a v1 certificate that is not self-signed",
-            Ok(Some((_, bc))) if !bc.ca => "its basicConstraints say CA:FALSE",
-            Ok(None) => "it is a v3 certificate without basicConstraints CA:TRUE",
-            _ => {
-                "it is not self-signed: only a root CA can sign here (intermediate CAs are not supported)"
+
+    /// As [`Issuer::sign_request`], with the given random number generator (serial numbers).
+    ///
+    /// # Errors
+    /// As [`Issuer::sign_request`].
+    pub fn sign_request_with_rng<R: CryptoRng + ?Sized>(
+        &self,
+        request: &CertificateRequest,
+        role: Role,
+        policy: &RequestPolicy,
+        rng: &mut R,
+    ) -> Result<Certificate, Error> {
+        request.verify()?;
+        let (ips, dns) = request.requested_names()?;
+        let leaf = policy.leaf_request(role, ips, dns, request.common_name())?;
+        self.sign_leaf(leaf, request.public_key().clone(), rng)
+    }
+
+    /// Issues a fresh certificate for the same key, subject, names and role as `cert`, valid
+    /// for `days` from now (never beyond the CA's expiry): renewal before expiry. etcd reads
+    /// its certificate files on each new connection, so replacing a member's certificate file
+    /// renews a running member.
+    ///
+    /// ```
+    /// use etcd_pki::{RootCa, ServerCert};
+    ///
+    /// let ca = RootCa::new().self_sign()?;
+    /// let old = ServerCert::new("10.0.0.11".parse().unwrap()).validity_days(30).issue(&ca)?;
+    /// let new = ca.renew(old.certificate(), 365)?;
+    /// assert_eq!(new.ip_addresses(), old.certificate().ip_addresses());
+    /// assert!(new.not_after() > old.certificate().not_after());
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// Nothing the old certificate says is used before its signature has been verified with
+    /// this CA's key; then its key is checked as a request's would be, and its profile must be
+    /// exactly this CA's client or node profile (not a CA, no other usages, extensions or kinds
+    /// of names). An expired certificate may be renewed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCertificate`] if `cert` was not signed by this CA's key (a forgery, or
+    /// another CA's), is a CA certificate, or is not exactly a client or node certificate of
+    /// this CA; [`Error::Unsupported`] for a key or signature algorithm this crate does not
+    /// accept; [`Error::InvalidValidity`]; those of signing.
+    pub fn renew(&self, cert: &Certificate, days: u32) -> Result<Certificate, Error> {
+        let (role, alt_names) = self.check_issued(cert)?;
+        let tbs = cert.x509().tbs_certificate();
+        let leaf = LeafRequest {
+            subject: tbs.subject().clone(),
+            role,
+            alt_names: alt_names.to_general_names()?,
+            days,
+        };
+        self.sign_leaf(
+            leaf,
+            tbs.subject_public_key_info().clone(),
+            &mut rand::rng(),
+        )
+    }
+
+    /// Verifies that `cert` is a certificate of this CA that is valid now, and returns its
+    /// role: its signature verifies with this CA's key, its issuer is this CA, it is valid now,
+    /// its key is one this crate accepts, and its extensions are exactly this CA's client or
+    /// node profile.
+    ///
+    /// This is the check of the certificate itself, not of a TLS peer: it does not match the
+    /// certificate's names against an address (etcd's TLS stack does that).
+    ///
+    /// ```
+    /// use etcd_pki::{ClientCert, Role, RootCa};
+    ///
+    /// let ca = RootCa::new().self_sign()?;
+    /// let other = RootCa::new().self_sign()?;
+    /// let alice = ClientCert::new().common_name("alice".parse()?).issue(&ca)?;
+    /// assert_eq!(ca.verify(alice.certificate())?, Role::Client);
+    /// assert!(other.verify(alice.certificate()).is_err());
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// - [`Error::InvalidCertificate`]: not signed by this CA's key, not issued by this CA, or
+    ///   not exactly a client or node certificate of this CA;
+    /// - [`Error::CertificateNotValidNow`]: expired or not yet valid;
+    /// - [`Error::Unsupported`]: a key or signature algorithm this crate does not accept.
+    pub fn verify(&self, cert: &Certificate) -> Result<Role, Error> {
+        self.verify_at(cert, SystemTime::now())
+    }
+
+    /// As [`Issuer::verify`], as of `now`.
+    ///
+    /// # Errors
+    /// As [`Issuer::verify`].
+    pub fn verify_at(&self, cert: &Certificate, now: SystemTime) -> Result<Role, Error> {
+        let (role, _) = self.check_issued(cert)?;
+        let (not_before, not_after) = (cert.not_before(), cert.not_after());
+        if now < not_before || now > not_after {
+            return Err(Error::CertificateNotValidNow {
+                path: None,
+                expired: now > not_after,
+                not_before,
+                not_after,
+            });
+        }
+        Ok(role)
+    }
+
+    /// The checks [`Issuer::renew`] and [`Issuer::verify`] share: the signature first, then
+    /// the issuer's name, the version, the key and the profile. Returns the certificate's role
+    /// and names.
+    fn check_issued(&self, cert: &Certificate) -> Result<(Role, AltNames), Error> {
+        let refuse = |reason: String| Error::InvalidCertificate {
+            path: None,
+            reason: format!(
+                "{reason}; only this CA's own client and node certificates are accepted"
+            ),
+            source: None,
+        };
+        // First its signature: nothing the certificate says counts until this CA's key has
+        // been shown to have signed it.
+        self.verify_signed_by_us(cert)?;
+        let tbs = cert.x509().tbs_certificate();
+        if tbs.issuer() != self.certificate().x509().tbs_certificate().subject() {
+            return Err(refuse(format!(
+                "its issuer is {:?}, not this CA ({:?}), although this CA's key signed it",
+                cert.issuer(),
+                self.certificate().subject()
+            )));
+        }
+        if tbs.version() != Version::V3 {
+            return Err(refuse("it is not an X.509 v3 certificate".into()));
+        }
+        // Then its key: one this crate would issue a certificate for today.
+        PrivateKey::check_public_key(&cert.public_key_der()?)?;
+        // Then its profile: exactly the extensions of a client or node certificate.
+        let role = profile::leaf_role(tbs, &self.key_id).map_err(refuse)?;
+        let mut alt_names = AltNames::default();
+        match tbs.get_extension::<SubjectAltName>() {
+            Ok(Some((_, san))) => {
+                let (ips, dns) = split_general_names(san.0).map_err(|e| {
+                    refuse(match e {
+                        BadAltName::MalformedIp => {
+                            "its subjectAltName holds a malformed IP address".into()
+                        }
+                        BadAltName::OtherKind(kind) => format!(
+                            "its subjectAltName holds a kind of name this CA does not issue ({kind})"
+                        ),
+                    })
+                })?;
+                for ip in ips {
+                    alt_names.add_ip(ip);
+                }
+                for name in dns {
+                    alt_names.add_dns(name.parse()?);
+                }
             }
-        }));
-    }
-    PrivateKey::check_public_key(&cert.public_key_der()?)?;
-    verify_self_signature(cert)?;
-    if version == Version::V1 {
-        // The guide's `openssl x509 -req -signkey` root: no extensions at all, accepted as a
-        // legacy root because it really is self-signed.
-        return Ok(());
-    }
-    let bc = tbs
-        .get_extension::<BasicConstraints>()
-        .map_err(|e| bad_cert("its basicConstraints extension does not parse", e))?;
-    match bc {
-        Some((_, bc)) if bc.ca => {}
-        Some(_) => return Err(not_ca("its basicConstraints say CA:FALSE")),
-        None => {
-            return Err(not_ca(
-                "it is a v3 certificate without basicConstraints CA:TRUE",
+            Ok(None) => {}
+            Err(e) => return Err(refuse(format!("its subjectAltName does not parse ({e})"))),
+        }
+        if role == Role::Node && alt_names.is_empty() {
+            return Err(refuse(
+                "it is a node certificate without any IP address or DNS name".into(),
             ));
         }
+        Ok((role, alt_names))
     }
-    let ku = tbs
-        .get_extension::<KeyUsage>()
-        .map_err(|e| bad_cert("its keyUsage extension does not parse", e))?;
-    if let Some((_, ku)) = ku
-        && !ku.key_cert_sign()
-    {
-        return Err(not_ca("its keyUsage does not include keyCertSign"));
-    }
-    Ok(())
-}
 
-fn bad_cert(reason: &str, e: der::Error) -> Error {
-    Error::InvalidCertificate {
-        path: None,
-        reason: reason.to_owned(),
-        source: Some(Box::new(e)),
-    }
-}
-
-/// Verifies the signature of a self-signed certificate with its own public key.
-fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
-    let x = cert.x509();
-    if x.signature_algorithm() != x.tbs_certificate().signature() {
-        return Err(Error::InvalidCertificate {
-            path: None,
-            reason: "its two signature algorithm fields differ (RFC 5280 §4.1.1.2)".into(),
-            source: None,
-        });
-    }
-    let tbs = x
-        .tbs_certificate()
-        .to_der()
-        .map_err(|e| Error::encoding("certificate", e))?;
-    verify_signature(
-        &cert.public_key_der()?,
-        x.signature_algorithm().oid,
-        &tbs,
-        x.signature().raw_bytes(),
-    )
-    .map_err(|e| match e {
-        SignatureCheck::Unsupported(detail) => Error::Unsupported {
-            path: None,
-            what: "signature algorithm",
-            detail,
-        },
-        SignatureCheck::Invalid(reason) => Error::InvalidCertificate {
-            path: None,
-            reason: format!("its self-signature {reason} (damaged file?)"),
-            source: None,
-        },
-    })
-}
-
-impl Issuer {
     /// Verifies that `cert` was signed with this CA's key (its signature algorithm being one
     /// this crate verifies): the first thing done with a certificate presented as ours.
-    pub(crate) fn verify_issued(&self, cert: &Certificate) -> Result<(), Error> {
-        let x = cert.x509();
+    fn verify_signed_by_us(&self, cert: &Certificate) -> Result<(), Error> {
         let not_ours = |reason: String| Error::InvalidCertificate {
             path: None,
             reason,
             source: None,
         };
-        if x.signature_algorithm() != x.tbs_certificate().signature() {
-            return Err(not_ours(
-                "its two signature algorithm fields differ (RFC 5280 §4.1.1.2): it was not issued by this CA".into(),
-            ));
-        }
-        let tbs = x
-            .tbs_certificate()
-            .to_der()
-            .map_err(|e| Error::encoding("certificate", e))?;
-        verify_signature(
-            &self.certificate().public_key_der()?,
-            x.signature_algorithm().oid,
-            &tbs,
-            x.signature().raw_bytes(),
-        )
-        .map_err(|e| {
+        let check = signature::verify_certificate(cert, &self.certificate().public_key_der()?)?;
+        check.map_err(|e| {
             let why = match e {
-                SignatureCheck::Unsupported(detail) => {
+                CertSignatureCheck::FieldsDiffer => {
+                    "its two signature algorithm fields differ (RFC 5280 §4.1.1.2)".to_owned()
+                }
+                CertSignatureCheck::Check(SignatureCheck::Unsupported(detail)) => {
                     format!("it is signed with an algorithm this CA does not use ({detail})")
                 }
-                SignatureCheck::Invalid(why) => format!("its signature {why} with this CA's key"),
+                CertSignatureCheck::Check(SignatureCheck::Invalid(why)) => {
+                    format!("its signature {why} with this CA's key")
+                }
             };
             let issuer = cert.issuer();
             let ours = self.certificate().subject();
@@ -414,67 +481,6 @@ impl Issuer {
             })
         })
     }
-}
-
-/// Why a signature check failed.
-pub(crate) enum SignatureCheck {
-    /// An algorithm this crate does not verify (the text says which and what is supported).
-    Unsupported(String),
-    /// The signature is malformed, of the wrong key type, or does not verify.
-    Invalid(&'static str),
-}
-
-/// Verifies `sig` over `msg` with the key `spki_der` under the signature algorithm `oid`:
-/// RSA PKCS#1 v1.5 with SHA-256/384/512, ECDSA P-256 with SHA-256, P-384 with SHA-384.
-pub(crate) fn verify_signature(
-    spki_der: &[u8],
-    oid: der::oid::ObjectIdentifier,
-    msg: &[u8],
-    sig: &[u8],
-) -> Result<(), SignatureCheck> {
-    use rsa::pkcs8::DecodePublicKey;
-    use rsa::signature::Verifier;
-
-    #[cfg(feature = "ecdsa")]
-    const SUPPORTED_SIGNATURES: &str =
-        "sha256/384/512WithRSAEncryption, ecdsa-with-SHA256 (P-256) and ecdsa-with-SHA384 (P-384)";
-    #[cfg(not(feature = "ecdsa"))]
-    const SUPPORTED_SIGNATURES: &str =
-        "sha256/384/512WithRSAEncryption (ECDSA needs etcd-pki's `ecdsa` feature)";
-    const WRONG_KEY: SignatureCheck =
-        SignatureCheck::Invalid("does not match the key type of the signing key");
-    const MALFORMED: SignatureCheck = SignatureCheck::Invalid("is malformed");
-    let rsa_key = || rsa::PublicKey::from_public_key_der(spki_der).map_err(|_| WRONG_KEY);
-    let rsa_sig = || rsa::pkcs1v15::Signature::try_from(sig).map_err(|_| MALFORMED);
-    let verified =
-        match oid {
-            SHA256_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(rsa_key()?)
-                .verify(msg, &rsa_sig()?),
-            SHA384_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(rsa_key()?)
-                .verify(msg, &rsa_sig()?),
-            SHA512_WITH_RSA => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(rsa_key()?)
-                .verify(msg, &rsa_sig()?),
-            #[cfg(feature = "ecdsa")]
-            ECDSA_WITH_SHA256 => p256::ecdsa::VerifyingKey::from_public_key_der(spki_der)
-                .map_err(|_| WRONG_KEY)?
-                .verify(
-                    msg,
-                    &p256::ecdsa::DerSignature::try_from(sig).map_err(|_| MALFORMED)?,
-                ),
-            #[cfg(feature = "ecdsa")]
-            ECDSA_WITH_SHA384 => p384::ecdsa::VerifyingKey::from_public_key_der(spki_der)
-                .map_err(|_| WRONG_KEY)?
-                .verify(
-                    msg,
-                    &p384::ecdsa::DerSignature::try_from(sig).map_err(|_| MALFORMED)?,
-                ),
-            other => {
-                return Err(SignatureCheck::Unsupported(format!(
-                    "{other}; supported are {SUPPORTED_SIGNATURES}"
-                )));
-            }
-        };
-    verified.map_err(|_| SignatureCheck::Invalid("does not verify"))
 }
 
 /// The CA's key identifier: its subjectKeyIdentifier, or (for a v1 root, which has none) the

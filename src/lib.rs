@@ -12,8 +12,9 @@ mod input;
 mod issuer;
 mod key;
 pub mod keygen;
-pub mod name;
+mod name;
 mod parallel;
+mod params;
 #[cfg(feature = "encrypted-keys")]
 mod passphrase;
 mod pem;
@@ -21,11 +22,14 @@ mod pem;
 mod pki_types;
 #[cfg(feature = "plan")]
 pub mod plan;
-pub mod profile;
-pub mod request;
+mod policy;
+mod profile;
+mod request;
+mod role;
 mod root_ca;
 mod server;
-pub mod validity;
+mod signature;
+mod validity;
 
 pub use cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 pub use client::ClientCert;
@@ -33,7 +37,12 @@ pub use error::{BoxError, Error};
 pub use issuer::Issuer;
 pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
 pub use keygen::KeyGenerator;
+pub use name::{CommonName, DnsName, NameAttribute, Subject};
+pub use validity::{BACKDATE, DEFAULT_DAYS as DEFAULT_VALIDITY_DAYS};
 #[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;
+pub use policy::RequestPolicy;
+pub use request::CertificateRequest;
+pub use role::Role;
 pub use root_ca::RootCa;
 pub use server::ServerCert;

@@ -111,7 +111,7 @@ impl NameAttribute {
 /// `C=CN, ST=CQ, L=YB, O=BC, OU=ZWC` (plus `CN=CA` for the root).
 ///
 /// ```
-/// use etcd_pki::name::{NameAttribute, Subject};
+/// use etcd_pki::{NameAttribute, Subject};
 ///
 /// let subject = Subject::empty()
 ///     .with(NameAttribute::Organization, "Example, Inc.")?
@@ -184,8 +184,8 @@ impl Subject {
 
     /// Sets the common name.
     #[must_use]
-    pub fn with_common_name(mut self, cn: &CommonName) -> Self {
-        self.values[NameAttribute::CommonName as usize] = Some(cn.0.clone());
+    pub fn with_common_name(mut self, cn: CommonName) -> Self {
+        self.values[NameAttribute::CommonName as usize] = Some(cn.0);
         self
     }
 
@@ -246,7 +246,7 @@ impl Subject {
 /// etcd maps the CN of a client certificate to a user name when authentication is enabled.
 ///
 /// ```
-/// use etcd_pki::name::CommonName;
+/// use etcd_pki::CommonName;
 ///
 /// let cn: CommonName = "alice".parse()?;
 /// assert_eq!(cn.as_str(), "alice");
@@ -254,7 +254,7 @@ impl Subject {
 /// assert!("a\nb".parse::<CommonName>().is_err());
 /// # Ok::<(), etcd_pki::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CommonName(String);
 
 impl CommonName {
@@ -303,14 +303,14 @@ impl fmt::Display for CommonName {
 /// dot-separated labels; a leading `*.` wildcard label is allowed). Stored in lower case.
 ///
 /// ```
-/// use etcd_pki::name::DnsName;
+/// use etcd_pki::DnsName;
 ///
 /// let name: DnsName = "ETCD-1.example.com".parse()?;
 /// assert_eq!(name.as_str(), "etcd-1.example.com");
 /// assert!("exa mple.com".parse::<DnsName>().is_err());
 /// # Ok::<(), etcd_pki::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DnsName(String);
 
 impl DnsName {

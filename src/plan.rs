@@ -414,7 +414,7 @@ impl ClusterPlan {
         }
         for u in &self.users {
             let cn: CommonName = u.name.parse()?;
-            let client = ClientCert::new().common_name(&cn).validity_days(self.days);
+            let client = ClientCert::new().common_name(cn.clone()).validity_days(self.days);
             jobs.push((Leaf::Client(client), keys.next().ok_or_else(too_few_keys)?));
         }
         let mut issued = sign_all(&ca, jobs)?;
@@ -1643,7 +1643,8 @@ mod tests {
             });
             match result {
                 Err(e) => {
-                    assert!(e.to_string().contains("injected"), "step {n}: {e}");
+                    let cause = std::error::Error::source(&e).map(ToString::to_string);
+                    assert_eq!(cause.as_deref(), Some("injected"), "step {n}: {e}");
                     assert_eq!(
                         tree(out).keys().collect::<Vec<_>>(),
                         before.keys().collect::<Vec<_>>(),

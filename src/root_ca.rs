@@ -9,10 +9,11 @@ use x509_cert::serial_number::SerialNumber;
 use crate::cert::Certificate;
 use crate::error::Error;
 use crate::issuer::Issuer;
-use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::key::PrivateKey;
 use crate::name::{CommonName, Subject};
+use crate::params::{Params, builder_methods};
 use crate::profile::RootProfile;
-use crate::validity::{self, DEFAULT_DAYS};
+use crate::validity;
 
 /// Describes a self-signed root CA; [`RootCa::self_sign`] makes it.
 ///
@@ -32,9 +33,7 @@ use crate::validity::{self, DEFAULT_DAYS};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RootCa {
-    subject: Subject,
-    days: u32,
-    algorithm: KeyAlgorithm,
+    params: Params,
 }
 
 impl Default for RootCa {
@@ -48,40 +47,16 @@ impl RootCa {
     pub fn new() -> Self {
         let cn: CommonName = "CA".parse().unwrap_or_else(|_| unreachable!("a valid CN"));
         Self {
-            subject: Subject::etcd_default().with_common_name(&cn),
-            days: DEFAULT_DAYS,
-            algorithm: KeyAlgorithm::default(),
+            params: Params::new(Subject::etcd_default().with_common_name(cn)),
         }
     }
 
-    /// Replaces the whole subject.
-    pub fn subject(mut self, subject: Subject) -> Self {
-        self.subject = subject;
-        self
-    }
-
-    /// Sets the common name (default `CA`).
-    pub fn common_name(mut self, cn: &CommonName) -> Self {
-        self.subject = self.subject.with_common_name(cn);
-        self
-    }
-
-    /// Sets the validity in days (default 3650).
-    pub fn validity_days(mut self, days: u32) -> Self {
-        self.days = days;
-        self
-    }
-
-    /// Sets the key algorithm (default RSA-2048).
-    pub fn key_algorithm(mut self, algorithm: KeyAlgorithm) -> Self {
-        self.algorithm = algorithm;
-        self
-    }
+    builder_methods!("Sets the common name (default `CA`).", params);
 
     /// Generates a key and self-signs the root certificate.
     ///
     /// # Errors
-    /// [`Error::InvalidValidity`], [`Error::InvalidSubject`] (empty subject),
+    /// [`Error::InvalidValidity`], [`Error::EmptySubject`],
     /// [`Error::KeyGeneration`], [`Error::Signing`].
     pub fn self_sign(&self) -> Result<Issuer, Error> {
         self.self_sign_with_rng(&mut rand::rng())
@@ -94,7 +69,7 @@ impl RootCa {
     /// As [`RootCa::self_sign`].
     pub fn self_sign_with_rng<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Issuer, Error> {
         self.check()?;
-        let key = PrivateKey::generate_with_rng(rng, self.algorithm)?;
+        let key = PrivateKey::generate_with_rng(rng, self.params.algorithm)?;
         self.sign(key, rng)
     }
 
@@ -109,21 +84,17 @@ impl RootCa {
     }
 
     fn check(&self) -> Result<(), Error> {
-        if self.subject.is_empty() {
-            return Err(Error::InvalidSubject {
-                attribute: "CN",
-                value: String::new(),
-                reason: "a CA's subject must not be empty (RFC 5280 §4.1.2.6)",
-            });
+        if self.params.subject.is_empty() {
+            return Err(Error::EmptySubject);
         }
-        validity::window(self.days, SystemTime::now(), None).map(drop)
+        validity::window(self.params.days, SystemTime::now(), None).map(drop)
     }
 
     fn sign<R: CryptoRng + ?Sized>(&self, key: PrivateKey, rng: &mut R) -> Result<Issuer, Error> {
         let profile = RootProfile {
-            subject: self.subject.to_name()?,
+            subject: self.params.subject.to_name()?,
         };
-        let validity = validity::window(self.days, SystemTime::now(), None)?;
+        let validity = validity::window(self.params.days, SystemTime::now(), None)?;
         let builder =
             CertificateBuilder::new(profile, SerialNumber::generate(rng), validity, key.spki()?)
                 .map_err(|e| Error::Signing {

@@ -2,17 +2,9 @@
 
 use std::net::IpAddr;
 
-use rand::CryptoRng;
-
 use crate::alt_names::{AltNames, LOOPBACK};
-use crate::cert::CertifiedKey;
-use crate::error::Error;
-use crate::issuer::{Issuer, LeafRequest};
-use crate::key::{KeyAlgorithm, PrivateKey};
-use crate::name::{CommonName, DnsName, Subject};
-use crate::profile::Usage;
-use crate::request::CertificateRequest;
-use crate::validity::DEFAULT_DAYS;
+use crate::params::{LeafParams, builder_methods, leaf_methods};
+use crate::role::Role;
 
 /// Describes an etcd member's certificate; [`ServerCert::issue`] makes it.
 ///
@@ -43,10 +35,7 @@ use crate::validity::DEFAULT_DAYS;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ServerCert {
-    subject: Subject,
-    days: u32,
-    algorithm: KeyAlgorithm,
-    alt_names: AltNames,
+    leaf: LeafParams,
 }
 
 impl ServerCert {
@@ -56,10 +45,7 @@ impl ServerCert {
         alt_names.add_ip(LOOPBACK);
         alt_names.add_ip(ip);
         Self {
-            subject: Subject::etcd_default(),
-            days: DEFAULT_DAYS,
-            algorithm: KeyAlgorithm::default(),
-            alt_names,
+            leaf: LeafParams::new(Role::Node, alt_names),
         }
     }
 
@@ -67,115 +53,30 @@ impl ServerCert {
     /// host connect to each other from 127.0.0.1, so only leave it out when every member has a
     /// host of its own.
     pub fn loopback(mut self, include: bool) -> Self {
+        let names = &mut self.leaf.alt_names;
         if include {
             let mut with = AltNames::default();
             with.add_ip(LOOPBACK);
-            for ip in &self.alt_names.ips {
+            for ip in &names.ips {
                 with.add_ip(*ip);
             }
-            with.dns = std::mem::take(&mut self.alt_names.dns);
-            self.alt_names = with;
+            with.dns = std::mem::take(&mut names.dns);
+            *names = with;
         } else {
-            self.alt_names.remove_ip(LOOPBACK);
+            names.remove_ip(LOOPBACK);
         }
-        self
-    }
-
-    /// Adds another IP address (IPv4 or IPv6). Repeated addresses are kept once.
-    pub fn ip_address(mut self, ip: IpAddr) -> Self {
-        self.alt_names.add_ip(ip);
-        self
-    }
-
-    /// Adds a DNS name.
-    pub fn dns_name(mut self, name: DnsName) -> Self {
-        self.alt_names.add_dns(name);
-        self
-    }
-
-    /// Sets a common name (the script sets none; etcd ignores it for servers).
-    pub fn common_name(mut self, cn: &CommonName) -> Self {
-        self.subject = self.subject.with_common_name(cn);
-        self
-    }
-
-    /// Replaces the whole subject.
-    pub fn subject(mut self, subject: Subject) -> Self {
-        self.subject = subject;
-        self
-    }
-
-    /// Sets the validity in days (default 3650; never beyond the CA's own expiry).
-    pub fn validity_days(mut self, days: u32) -> Self {
-        self.days = days;
-        self
-    }
-
-    /// Sets the key algorithm (default RSA-2048).
-    pub fn key_algorithm(mut self, algorithm: KeyAlgorithm) -> Self {
-        self.algorithm = algorithm;
         self
     }
 
     /// The IP addresses the certificate will name, in order.
     #[must_use]
     pub fn ip_addresses(&self) -> &[IpAddr] {
-        &self.alt_names.ips
+        &self.leaf.alt_names.ips
     }
 
-    /// Generates a key and issues the certificate signed by `issuer`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidIpAddress`] (unspecified, multicast or broadcast address),
-    /// [`Error::InvalidValidity`], [`Error::InvalidSubject`] (no subject and no SAN),
-    /// [`Error::KeyGeneration`], [`Error::Signing`].
-    pub fn issue(&self, issuer: &Issuer) -> Result<CertifiedKey, Error> {
-        self.issue_with_rng(issuer, &mut rand::rng())
-    }
-
-    /// As [`ServerCert::issue`], with the given random number generator.
-    ///
-    /// # Errors
-    /// As [`ServerCert::issue`].
-    pub fn issue_with_rng<R: CryptoRng + ?Sized>(
-        &self,
-        issuer: &Issuer,
-        rng: &mut R,
-    ) -> Result<CertifiedKey, Error> {
-        issuer.issue_leaf(self.leaf_request()?, self.algorithm, rng)
-    }
-
-    /// Issues the certificate for an existing key (renewal keeping the key).
-    ///
-    /// # Errors
-    /// As [`ServerCert::issue`].
-    pub fn issue_with_key(&self, issuer: &Issuer, key: PrivateKey) -> Result<CertifiedKey, Error> {
-        issuer.issue_leaf_for_key(self.leaf_request()?, key, &mut rand::rng())
-    }
-
-    /// A certificate signing request for this certificate's subject and names, signed with
-    /// `key`: for a node that keeps its key and sends only the request to the CA host (see
-    /// [`Issuer::sign_request`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidIpAddress`] and those of signing.
-    pub fn request(&self, key: &PrivateKey) -> Result<CertificateRequest, Error> {
-        CertificateRequest::build(&self.subject, &self.alt_names, key)
-    }
-
-    fn leaf_request(&self) -> Result<LeafRequest, Error> {
-        if self.alt_names.is_empty() {
-            return Err(Error::InvalidSubject {
-                attribute: "CN",
-                value: String::new(),
-                reason: "a node certificate needs at least one IP address or DNS name",
-            });
-        }
-        Ok(LeafRequest {
-            subject: self.subject.to_name()?,
-            usage: Usage::Node,
-            alt_names: self.alt_names.to_general_names()?,
-            days: self.days,
-        })
-    }
+    builder_methods!(
+        "Sets a common name (the script sets none; etcd ignores it for servers).",
+        leaf.params
+    );
+    leaf_methods!(ServerCert);
 }

@@ -5,7 +5,7 @@
 
 use der::asn1::{BitString, UintRef};
 use der::{Decode, Encode};
-use etcd_pki::request::{CertificateRequest, RequestPolicy, Role};
+use etcd_pki::{CertificateRequest, RequestPolicy, Role};
 use etcd_pki::{Error, Issuer, KeyAlgorithm, KeyFormat, PrivateKey, RootCa, ServerCert};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 

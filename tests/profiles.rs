@@ -202,7 +202,7 @@ fn validity_encoding_and_backdating() {
 fn empty_subject_makes_san_critical() {
     let set = common::set();
     let node = ServerCert::new("10.1.1.1".parse().unwrap())
-        .subject(etcd_pki::name::Subject::empty())
+        .subject(etcd_pki::Subject::empty())
         .issue(&set.ca)
         .unwrap();
     let leaf = parse(node.certificate().der());
@@ -214,7 +214,7 @@ fn empty_subject_makes_san_critical() {
     assert!(crit);
     // A client with neither subject nor SAN would identify nothing: refused.
     let err = ClientCert::new()
-        .subject(etcd_pki::name::Subject::empty())
+        .subject(etcd_pki::Subject::empty())
         .issue(&set.ca)
         .unwrap_err();
     assert!(

@@ -5,7 +5,7 @@ mod common;
 
 use std::net::IpAddr;
 
-use etcd_pki::request::{CertificateRequest, RequestPolicy, Role};
+use etcd_pki::{CertificateRequest, RequestPolicy, Role};
 use etcd_pki::{ClientCert, Error, KeyAlgorithm, PrivateKey, RootCa, ServerCert};
 use tempfile::TempDir;
 
@@ -33,7 +33,7 @@ fn node_request_signed_with_the_node_profile() {
             [ip("127.0.0.1"), ip("10.1.0.1")]
         );
         let policy = RequestPolicy::for_node(ip("10.1.0.1"))
-            .allow_dns_name(&"etcd-1.local".parse().unwrap());
+            .allow_dns_name("etcd-1.local".parse().unwrap());
         let cert = set.ca.sign_request(&csr, Role::Node, &policy).unwrap();
         assert!(cert.is_server_auth() && cert.is_client_auth() && !cert.is_ca());
         assert_eq!(cert.dns_names(), ["etcd-1.local"]);
@@ -63,7 +63,11 @@ fn the_policy_decides_names() {
         .ca
         .sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip("10.1.0.3")))
         .unwrap_err();
-    assert!(matches!(err, Error::RequestRefused { .. }), "{err}");
+    assert!(
+        matches!(&err, Error::IpAddressNotAllowed { ip: asked, allowed }
+            if *asked == ip("10.1.0.2") && allowed.contains(&ip("10.1.0.3"))),
+        "{err}"
+    );
     assert!(err.to_string().contains("IP address 10.1.0.2"), "{err}");
     // A DNS name not allowed.
     let csr = ServerCert::new(ip("10.1.0.2"))
@@ -74,17 +78,25 @@ fn the_policy_decides_names() {
         .ca
         .sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip("10.1.0.2")))
         .unwrap_err();
+    assert!(
+        matches!(&err, Error::DnsNameNotAllowed { name, .. } if name.as_str() == "evil.example"),
+        "{err}"
+    );
     assert!(err.to_string().contains("DNS name evil.example"), "{err}");
     // A client asking to be root when only alice is allowed.
     let csr = ClientCert::new()
-        .common_name(&"root".parse().unwrap())
+        .common_name("root".parse().unwrap())
         .request(&key)
         .unwrap();
-    let alice = RequestPolicy::for_client(Some(&"alice".parse().unwrap()));
+    let alice = RequestPolicy::for_client(Some("alice".parse().unwrap()));
     let err = set.ca.sign_request(&csr, Role::Client, &alice).unwrap_err();
+    assert!(
+        matches!(&err, Error::CommonNameNotAllowed { name, role: Role::Client } if name.as_str() == "root"),
+        "{err}"
+    );
     assert!(err.to_string().contains("common name \"root\""), "{err}");
     let csr = ClientCert::new()
-        .common_name(&"alice".parse().unwrap())
+        .common_name("alice".parse().unwrap())
         .request(&key)
         .unwrap();
     let cert = set.ca.sign_request(&csr, Role::Client, &alice).unwrap();
@@ -96,6 +108,10 @@ fn the_policy_decides_names() {
         .ca
         .sign_request(&csr, Role::Node, &RequestPolicy::new())
         .unwrap_err();
+    assert!(
+        matches!(err, Error::NoSubjectAltName { role: Role::Node }),
+        "{err}"
+    );
     assert!(err.to_string().contains("at least one IP address"), "{err}");
 }
 
@@ -117,6 +133,10 @@ fn a_tampered_request_is_refused() {
         .ca
         .sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip("10.1.0.5")))
         .unwrap_err();
+    assert!(
+        matches!(err, Error::RequestSignatureInvalid { .. }),
+        "{err}"
+    );
     assert!(
         err.to_string().contains("signature does not verify"),
         "{err}"
@@ -154,7 +174,7 @@ fn an_openssl_request_gets_our_profile_not_its_wishes() {
     let csr =
         CertificateRequest::from_pem(&std::fs::read_to_string(d.join("n.csr")).unwrap()).unwrap();
     let policy =
-        RequestPolicy::for_node(ip("10.1.0.6")).allow_common_name(&"node".parse().unwrap());
+        RequestPolicy::for_node(ip("10.1.0.6")).allow_common_name("node".parse().unwrap());
     let cert = set.ca.sign_request(&csr, Role::Node, &policy).unwrap();
     assert!(!cert.is_ca(), "the request's CA:TRUE is ignored");
     common::put(d, "root.cert", &set.ca.certificate().to_pem().unwrap());
@@ -222,7 +242,7 @@ fn a_node_certificate_always_carries_the_names_its_policy_requires() {
         .request(&key)
         .unwrap();
     let policy =
-        RequestPolicy::for_node(ip("10.0.0.7")).allow_dns_name(&"etcd-7.local".parse().unwrap());
+        RequestPolicy::for_node(ip("10.0.0.7")).allow_dns_name("etcd-7.local".parse().unwrap());
     let cert = set.ca.sign_request(&csr, Role::Node, &policy).unwrap();
     assert_eq!(cert.ip_addresses(), [ip("127.0.0.1"), ip("10.0.0.7")]);
     assert_eq!(cert.dns_names(), ["etcd-7.local"]);

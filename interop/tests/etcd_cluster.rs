@@ -248,7 +248,7 @@ fn client_certificate_cn_is_the_user_name_unless_a_password_is_given() -> TestRe
     let root = issue_guide_set(&certs, &ips, guide_node)?;
     for (stem, cn) in [("alice", "alice"), ("root-user", "root")] {
         ClientCert::new()
-            .common_name(&cn.parse()?)
+            .common_name(cn.parse()?)
             .issue(&root)?
             .write(&certs, stem, &WriteOptions::new())?;
     }

@@ -127,7 +127,7 @@ fn failures_for_the_right_reason() {
     );
     // A client certificate from another CA.
     let other_ca = etcd_pki::RootCa::new()
-        .common_name(&"Other CA".parse().unwrap())
+        .common_name("Other CA".parse().unwrap())
         .self_sign()
         .unwrap();
     let stranger = etcd_pki::ClientCert::new().issue(&other_ca).unwrap();

@@ -65,7 +65,7 @@ fn client_certificate_is_only_a_client() {
 fn a_certificate_from_another_ca_is_rejected() {
     let set = common::set();
     let other = etcd_pki::RootCa::new()
-        .common_name(&"Other CA".parse().unwrap())
+        .common_name("Other CA".parse().unwrap())
         .self_sign()
         .unwrap();
     let err = verify(

@@ -24,7 +24,7 @@ pub fn set() -> &'static Set {
         Set {
             client: ClientCert::new().issue(&ca).unwrap(),
             alice: ClientCert::new()
-                .common_name(&"alice".parse().unwrap())
+                .common_name("alice".parse().unwrap())
                 .issue(&ca)
                 .unwrap(),
             node: ServerCert::new(node_ip).issue(&ca).unwrap(),
