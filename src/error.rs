@@ -295,7 +295,7 @@ pub enum Error {
 
     /// A certificate signing request asks for an IP address its policy does not allow.
     #[error(
-        "certificate request refused: it asks for IP address {ip}, which its policy does not allow (allowed: {})",
+        "certificate request refused: it asks for IP address {ip}, which is not allowed for it (allowed: {})",
         list(allowed)
     )]
     IpAddressNotAllowed {
@@ -307,7 +307,7 @@ pub enum Error {
 
     /// A certificate signing request asks for a DNS name its policy does not allow.
     #[error(
-        "certificate request refused: it asks for DNS name {name}, which its policy does not allow (allowed: {})",
+        "certificate request refused: it asks for DNS name {name}, which is not allowed for it (allowed: {})",
         list(allowed)
     )]
     DnsNameNotAllowed {
@@ -319,7 +319,7 @@ pub enum Error {
 
     /// A certificate signing request asks for a common name its policy does not allow.
     #[error(
-        "certificate request refused: it asks for common name {:?}, which its policy does not allow{}",
+        "certificate request refused: it asks for common name {:?}, which is not allowed for it{}",
         name.as_str(),
         if *role == Role::Client { " (for a client the CN is the etcd user it acts as)" } else { "" }
     )]
