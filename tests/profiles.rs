@@ -218,7 +218,7 @@ fn empty_subject_makes_san_critical() {
         .issue(&set.ca)
         .unwrap_err();
     assert!(
-        matches!(err, etcd_pki::Error::InvalidSubject { .. }),
+        matches!(err, etcd_pki::Error::NoSubjectAltName { role: etcd_pki::Role::Client }),
         "{err}"
     );
 }
