@@ -41,6 +41,8 @@ pub use name::{CommonName, DnsName, NameAttribute, Subject};
 pub use validity::{BACKDATE, DEFAULT_DAYS as DEFAULT_VALIDITY_DAYS};
 #[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;
+#[cfg(feature = "plan")]
+pub use plan::{ClusterBundle, ClusterPlan, Listen, MemberSpec, UserSpec};
 pub use policy::RequestPolicy;
 pub use request::CertificateRequest;
 pub use role::Role;

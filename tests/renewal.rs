@@ -167,8 +167,16 @@ fn make_for(
     Certificate::from_der(&der::Encode::to_der(&x).unwrap()).unwrap()
 }
 
+/// Why `ca` refuses to renew `cert`; `Issuer::verify` must refuse it for the same reason.
 fn refused(ca: &Issuer, cert: &Certificate) -> String {
-    match ca.renew(cert, 30) {
+    let verified = ca.verify(cert).map_err(|e| e.to_string());
+    let renewed = ca.renew(cert, 30);
+    assert_eq!(
+        verified.as_ref().err(),
+        renewed.as_ref().err().map(ToString::to_string).as_ref(),
+        "verify and renew disagree"
+    );
+    match renewed {
         Err(e @ (Error::InvalidCertificate { .. } | Error::Unsupported { .. })) => e.to_string(),
         Err(e) => panic!("unexpected error variant: {e:?}"),
         Ok(c) => panic!(
@@ -197,6 +205,45 @@ fn a_forged_certificate_naming_this_ca_is_not_renewed() {
     let forged = make(node_spec(&ca, "6.6.6.6"), &attacker);
     let e = refused(&ca, &forged);
     assert!(e.contains("not issued by this CA"), "{e}");
+}
+
+#[test]
+fn a_certificate_signed_by_this_cas_key_under_another_name_is_refused() {
+    let (ca, key) = ca();
+    let mut spec = node_spec(&ca, "10.0.0.9");
+    spec.issuer = "CN=Some Other CA".parse().unwrap();
+    let e = refused(&ca, &make(spec, &key));
+    assert!(e.contains("its issuer is"), "{e}");
+}
+
+#[test]
+fn verify_returns_the_role_and_checks_the_time() {
+    let (ca, key) = ca();
+    let node = make(node_spec(&ca, "10.0.0.9"), &key);
+    assert_eq!(ca.verify(&node).unwrap(), etcd_pki::Role::Node);
+    let mut client = node_spec(&ca, "10.0.0.9");
+    client.eku = Some(vec![CLIENT_AUTH]);
+    client.san.clear();
+    assert_eq!(
+        ca.verify(&make(client, &key)).unwrap(),
+        etcd_pki::Role::Client
+    );
+    // The hand-made certificates are valid for a day from now.
+    let later = std::time::SystemTime::now() + Duration::from_secs(2 * 86_400);
+    match ca.verify_at(&node, later) {
+        Err(Error::CertificateNotValidNow {
+            expired: true,
+            not_after,
+            ..
+        }) => assert_eq!(not_after, node.not_after()),
+        other => panic!("{other:?}"),
+    }
+    match ca.verify_at(&node, std::time::SystemTime::UNIX_EPOCH) {
+        Err(Error::CertificateNotValidNow { expired: false, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // An expired certificate is still renewed (that is what renewal is for).
+    assert!(ca.renew(&node, 30).is_ok());
 }
 
 #[test]
