@@ -329,15 +329,11 @@ fn check_file_name(what: &str, name: &str) -> Result<(), Error> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidPlan {
-            reason: format!(
-                "{what} name {name:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.', not starting with '.' or '-'"
-            ),
-        })
-    }
+    ensure(ok, || {
+        format!(
+            "{what} name {name:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.', not starting with '.' or '-'"
+        )
+    })
 }
 
 /// The longest value accepted for a token or a path (bytes).
@@ -381,41 +377,39 @@ pub(super) fn check_value(what: &str, value: &str) -> Result<(), Error> {
 /// against its working directory, wherever that is).
 pub(super) fn check_dir_value(what: &str, value: &str) -> Result<(), Error> {
     check_value(what, value)?;
-    if value.starts_with('/') {
-        Ok(())
-    } else {
-        Err(Error::InvalidPlan {
-            reason: format!(
-                "{what} {value:?} is not an absolute path; give the directory from the root, e.g. \"/etc/etcd/pki\""
-            ),
-        })
-    }
+    ensure(value.starts_with('/'), || {
+        format!(
+            "{what} {value:?} is not an absolute path; give the directory from the root, e.g. \"/etc/etcd/pki\""
+        )
+    })
 }
 
 /// A value written to `etcdctl.env`: it is single-quoted, and systemd's `EnvironmentFile=` has
 /// no way to escape a single quote inside single quotes (the shell's `'\''` is read differently
 /// there), so a single quote is refused.
 pub(super) fn check_env_value(what: &str, value: &str) -> Result<(), Error> {
-    if value.contains('\'') {
-        Err(Error::InvalidPlan {
-            reason: format!(
-                "{what} {value:?} holds a single quote ('), which etcdctl.env cannot hold for both shells and systemd; choose a path without one"
-            ),
-        })
-    } else {
-        Ok(())
-    }
+    ensure(!value.contains('\''), || {
+        format!(
+            "{what} {value:?} holds a single quote ('), which etcdctl.env cannot hold for both shells and systemd; choose a path without one"
+        )
+    })
 }
 
 /// A member id as `etcdctl member update` takes it: 1 to 16 hexadecimal digits (a 64-bit id).
 fn check_member_id(member: &str, id: &str) -> Result<(), Error> {
-    if (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let ok = (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit());
+    ensure(ok, || {
+        format!(
+            "member {member:?}: id {id:?} must be 1 to 16 hexadecimal digits, as `etcdctl member list` prints it"
+        )
+    })
+}
+
+/// `Ok` when `ok`, else [`Error::InvalidPlan`] with the reason `reason` gives.
+fn ensure(ok: bool, reason: impl FnOnce() -> String) -> Result<(), Error> {
+    if ok {
         Ok(())
     } else {
-        Err(Error::InvalidPlan {
-            reason: format!(
-                "member {member:?}: id {id:?} must be 1 to 16 hexadecimal digits, as `etcdctl member list` prints it"
-            ),
-        })
+        Err(Error::InvalidPlan { reason: reason() })
     }
 }
