@@ -79,19 +79,8 @@ impl ClusterBundle {
         let base_text = self.check_base(&base)?;
         let root_cert = self.ca.certificate().to_pem()?;
         // Every directory's files (relative to `out`), fully built in memory first.
-        let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = Vec::new();
-        let pem = |ck: &CertifiedKey| -> Result<(Zeroizing<String>, Zeroizing<String>), Error> {
-            Ok((
-                Zeroizing::new(ck.cert_pem()?),
-                ck.key_pem(KeyFormat::Pkcs1)?,
-            ))
-        };
         let mut ca_files = vec![
-            (
-                "root.cert".into(),
-                Zeroizing::new(root_cert.clone()),
-                fs::PUBLIC,
-            ),
+            root_file(&root_cert),
             (
                 "migrate-to-https.sh".into(),
                 Zeroizing::new(self.migration_script()),
@@ -102,46 +91,17 @@ impl ClusterBundle {
             let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
-        dirs.push((PathBuf::from("ca"), ca_files));
+        let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = vec![(PathBuf::from("ca"), ca_files)];
         for (m, ck) in self.plan.members.iter().zip(&self.members) {
-            let (cert, key) = pem(ck)?;
-            dirs.push((
-                Path::new("members").join(&m.name),
-                vec![
-                    (
-                        "root.cert".into(),
-                        Zeroizing::new(root_cert.clone()),
-                        fs::PUBLIC,
-                    ),
-                    (format!("{}.cert", m.ips[0]), cert, fs::PUBLIC),
-                    (format!("{}.key", m.ips[0]), key, fs::SECRET),
-                    (
-                        "etcd.conf.yml".into(),
-                        Zeroizing::new(self.config(&self.member_dir(&base_text, m), m)),
-                        fs::PUBLIC,
-                    ),
-                ],
-            ));
+            let config = self.config(&self.member_dir(&base_text, m), m);
+            let stem = m.ips[0].to_string();
+            let files = leaf_files(&root_cert, ck, &stem, ("etcd.conf.yml", config))?;
+            dirs.push((Path::new("members").join(&m.name), files));
         }
         for (u, ck) in self.plan.users.iter().zip(&self.users) {
-            let (cert, key) = pem(ck)?;
-            dirs.push((
-                Path::new("clients").join(&u.name),
-                vec![
-                    (
-                        "root.cert".into(),
-                        Zeroizing::new(root_cert.clone()),
-                        fs::PUBLIC,
-                    ),
-                    ("client.cert".into(), cert, fs::PUBLIC),
-                    ("client.key".into(), key, fs::SECRET),
-                    (
-                        "etcdctl.env".into(),
-                        Zeroizing::new(self.etcdctl_env(&base_text, &u.name)),
-                        fs::PUBLIC,
-                    ),
-                ],
-            ));
+            let env = self.etcdctl_env(&base_text, &u.name);
+            let files = leaf_files(&root_cert, ck, "client", ("etcdctl.env", env))?;
+            dirs.push((Path::new("clients").join(&u.name), files));
         }
         let _lock = fs::lock_dir(&base)?;
         check_targets(&base, &dirs)?;
@@ -160,6 +120,39 @@ impl ClusterBundle {
         }
         Ok(written)
     }
+}
+
+/// The CA certificate, as every directory of the bundle holds it.
+fn root_file(root_cert: &str) -> PlannedFile {
+    (
+        "root.cert".into(),
+        Zeroizing::new(root_cert.to_owned()),
+        fs::PUBLIC,
+    )
+}
+
+/// The files of a member's or a user's directory: the CA certificate, its own `<stem>.cert` and
+/// `<stem>.key`, and its configuration file (name, contents).
+fn leaf_files(
+    root_cert: &str,
+    ck: &CertifiedKey,
+    stem: &str,
+    (config_name, config): (&str, String),
+) -> Result<Vec<PlannedFile>, Error> {
+    Ok(vec![
+        root_file(root_cert),
+        (
+            format!("{stem}.cert"),
+            Zeroizing::new(ck.cert_pem()?),
+            fs::PUBLIC,
+        ),
+        (
+            format!("{stem}.key"),
+            ck.key_pem(KeyFormat::Pkcs1)?,
+            fs::SECRET,
+        ),
+        (config_name.into(), Zeroizing::new(config), fs::PUBLIC),
+    ])
 }
 
 /// The directories of a bundle with their files, relative to the output directory.
