@@ -77,7 +77,7 @@ impl ClusterPlan {
         }
         for u in &self.users {
             let cn: CommonName = u.name.parse()?;
-            let client = ClientCert::new().common_name(&cn).validity_days(self.days);
+            let client = ClientCert::new().common_name(cn).validity_days(self.days);
             jobs.push((Leaf::Client(client), keys.next().ok_or_else(too_few_keys)?));
         }
         let mut issued = sign_all(&ca, jobs)?;

@@ -560,7 +560,8 @@ fn a_failure_at_any_step_of_a_bundle_write_leaves_the_directory_as_it_was() {
         });
         match result {
             Err(e) => {
-                assert!(e.to_string().contains("injected"), "step {n}: {e}");
+                let cause = std::error::Error::source(&e).map(ToString::to_string);
+                assert_eq!(cause.as_deref(), Some("injected"), "step {n}: {e}");
                 assert_eq!(
                     tree(out).keys().collect::<Vec<_>>(),
                     before.keys().collect::<Vec<_>>(),
