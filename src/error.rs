@@ -203,11 +203,16 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// A cluster plan is incomplete or inconsistent.
-    #[error("invalid cluster plan: {reason}")]
+    /// A cluster plan is incomplete or inconsistent, or its file is not a TOML plan.
+    #[error("{}invalid cluster plan: {reason}", at(path))]
     InvalidPlan {
+        /// The plan file, when known.
+        path: Option<PathBuf>,
         /// What is wrong, and where.
         reason: String,
+        /// The TOML or UTF-8 decoder's error, if any.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// A subject attribute (country, organisation, …) is not valid.
@@ -418,6 +423,7 @@ impl Error {
             | Self::InvalidCertificate { path, .. }
             | Self::InvalidKey { path, .. }
             | Self::InvalidPem { path, .. }
+            | Self::InvalidPlan { path, .. }
             | Self::InvalidRequest { path, .. }
             | Self::KeyDecryption { path, .. }
             | Self::NotACa { path, .. }
@@ -435,6 +441,15 @@ impl Error {
         Self::Encoding {
             what,
             source: source.into(),
+        }
+    }
+
+    /// An [`Error::InvalidPlan`] with no file or cause (yet).
+    pub(crate) fn invalid_plan(reason: String) -> Self {
+        Self::InvalidPlan {
+            path: None,
+            reason,
+            source: None,
         }
     }
 
@@ -547,7 +562,11 @@ mod tests {
                 path: p(),
                 source: boxed(),
             },
-            Error::InvalidPlan { reason: "r".into() },
+            Error::InvalidPlan {
+                path: p(),
+                reason: "r".into(),
+                source: Some(boxed()),
+            },
             Error::InvalidSubject {
                 attribute: "CN",
                 value: "v".into(),

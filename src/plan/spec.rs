@@ -160,7 +160,9 @@ impl ClusterPlan {
     /// [`Error::InvalidPlan`] naming the problem and its place in the text.
     pub fn from_toml(text: &str) -> Result<Self, Error> {
         toml::from_str(text).map_err(|e| Error::InvalidPlan {
-            reason: e.to_string().trim_end().to_owned(),
+            path: None,
+            reason: "it is not a plan in TOML (see the cause for where and why)".into(),
+            source: Some(Box::new(e)),
         })
     }
 
@@ -172,24 +174,18 @@ impl ClusterPlan {
     pub fn load(path: &Path) -> Result<Self, Error> {
         let bytes = crate::input::read_bounded(path)?;
         let text = std::str::from_utf8(&bytes).map_err(|e| Error::InvalidPlan {
-            reason: format!(
-                "{}: not UTF-8 text ({e}); a plan is a TOML file",
-                path.display()
-            ),
+            path: Some(path.to_path_buf()),
+            reason: "it is not UTF-8 text; a plan is a TOML file".into(),
+            source: Some(Box::new(e)),
         })?;
-        Self::from_toml(text).map_err(|e| match e {
-            Error::InvalidPlan { reason } => Error::InvalidPlan {
-                reason: format!("{}: {reason}", path.display()),
-            },
-            e => e,
-        })
+        Self::from_toml(text).map_err(|e| e.in_file(path))
     }
 
     /// Checks everything that reaches a certificate or a generated file, before any key is
     /// made: each value against what etcd accepts, and against the syntax of the file it lands in
     /// (YAML, shell, env file; quoted by `render`).
     pub(super) fn check(&self) -> Result<(), Error> {
-        let fail = |reason: String| Err(Error::InvalidPlan { reason });
+        let fail = |reason: String| Err(Error::invalid_plan(reason));
         if self.members.is_empty() {
             return fail("a plan needs at least one member".into());
         }
@@ -368,9 +364,9 @@ pub(super) fn check_value(what: &str, value: &str) -> Result<(), Error> {
     } else {
         return Ok(());
     };
-    Err(Error::InvalidPlan {
-        reason: format!("{what} {value:?} {reason}; give printable text"),
-    })
+    Err(Error::invalid_plan(format!(
+        "{what} {value:?} {reason}; give printable text"
+    )))
 }
 
 /// A directory on the hosts: a valid value, and absolute (etcd resolves a relative file name
@@ -410,6 +406,6 @@ fn ensure(ok: bool, reason: impl FnOnce() -> String) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidPlan { reason: reason() })
+        Err(Error::invalid_plan(reason()))
     }
 }

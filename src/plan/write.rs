@@ -31,12 +31,10 @@ impl ClusterBundle {
             return Ok(String::new());
         }
         let Some(text) = base.to_str() else {
-            return Err(Error::InvalidPlan {
-                reason: format!(
-                    "the output directory {} is not valid UTF-8, and the generated files name their paths by it; write to a directory whose path is UTF-8, or set cert_dir and client_dir",
-                    base.display()
-                ),
-            });
+            return Err(Error::invalid_plan(format!(
+                "the output directory {} is not valid UTF-8, and the generated files name their paths by it; write to a directory whose path is UTF-8, or set cert_dir and client_dir",
+                base.display()
+            )));
         };
         let what = "the output directory";
         check_dir_value(what, text)?;
