@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use rand::CryptoRng;
 
 use crate::alt_names::AltNames;
-use crate::cert::CertifiedKey;
+use crate::certified_key::CertifiedKey;
 use crate::error::Error;
 use crate::issuer::{Issuer, LeafRequest};
 use crate::key::{KeyAlgorithm, PrivateKey};

@@ -15,14 +15,15 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
+use crate::cert::Certificate;
+use crate::certified_key::{self, CertifiedKey};
 use crate::error::Error;
-use crate::input::{self, Kind};
 use crate::key::{KeyAlgorithm, PrivateKey};
 #[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
 use crate::profile::{LeafProfile, Usage};
 use crate::validity::{self, rfc3339};
+use crate::write_options::{WriteOptions, WrittenFiles};
 
 /// OIDs of the signature algorithms a loaded CA certificate may use: RSA PKCS#1 v1.5…
 const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
@@ -68,7 +69,7 @@ impl Issuer {
     pub(crate) fn from_generated(cert: Certificate, key: PrivateKey) -> Result<Self, Error> {
         let key_id = key_identifier(&cert)?;
         Ok(Self {
-            certified: CertifiedKey::new(cert, key),
+            certified: CertifiedKey::new(cert, key)?,
             key_id,
         })
     }
@@ -120,17 +121,9 @@ impl Issuer {
         key_path: &Path,
         parse_key: impl FnOnce(&str) -> Result<PrivateKey, Error>,
     ) -> Result<Self, Error> {
-        let cert_text = input::read_pem_file(cert_path, Kind::Certificate)?;
-        let key_text = input::read_pem_file(key_path, Kind::Key)?;
-        let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
-        let key = parse_key(&key_text).map_err(|e| e.in_file(key_path))?;
-        Self::from_parts_at(cert, key, SystemTime::now()).map_err(|e| match e {
-            Error::KeyMismatch { .. } => Error::KeyMismatch {
-                key_path: Some(key_path.to_path_buf()),
-                cert_path: Some(cert_path.to_path_buf()),
-            },
-            e => e.in_file(cert_path),
-        })
+        let (cert, key) = certified_key::read_pair(cert_path, key_path, parse_key)?;
+        Self::from_parts_at(cert, key, SystemTime::now())
+            .map_err(|e| certified_key::in_pair_files(e, cert_path, key_path))
     }
 
     /// Makes a CA from the PEM texts of its certificate and key.
@@ -142,8 +135,32 @@ impl Issuer {
     /// - [`Error::CaNotValidNow`]: it is expired or not yet valid;
     /// - [`Error::KeyMismatch`]: the key does not belong to the certificate.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, Error> {
+        Self::from_pem_inner(cert_pem, key_pem, PrivateKey::from_pem)
+    }
+
+    #[cfg(feature = "encrypted-keys")]
+    /// As [`Issuer::from_pem`], for a key that may be encrypted (`ENCRYPTED PRIVATE KEY`), as
+    /// [`Issuer::load_encrypted`] reads it from a file.
+    ///
+    /// # Errors
+    /// Those of [`Issuer::from_pem`], and [`Error::KeyDecryption`] for a wrong passphrase.
+    pub fn from_encrypted_pem(
+        cert_pem: &str,
+        key_pem: &str,
+        passphrase: &Passphrase,
+    ) -> Result<Self, Error> {
+        Self::from_pem_inner(cert_pem, key_pem, |text| {
+            PrivateKey::from_encrypted_pem(text, passphrase)
+        })
+    }
+
+    fn from_pem_inner(
+        cert_pem: &str,
+        key_pem: &str,
+        parse_key: impl FnOnce(&str) -> Result<PrivateKey, Error>,
+    ) -> Result<Self, Error> {
         let cert = Certificate::from_pem(cert_pem)?;
-        let key = PrivateKey::from_pem(key_pem)?;
+        let key = parse_key(key_pem)?;
         Self::from_parts_at(cert, key, SystemTime::now())
     }
 
@@ -262,7 +279,7 @@ impl Issuer {
         rng: &mut R,
     ) -> Result<CertifiedKey, Error> {
         let cert = self.sign_leaf(request, key.spki()?, rng)?;
-        Ok(CertifiedKey::new(cert, key))
+        CertifiedKey::new(cert, key)
     }
 }
 

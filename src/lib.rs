@@ -5,6 +5,7 @@
 
 mod alt_names;
 mod cert;
+mod certified_key;
 mod client;
 mod error;
 mod fs;
@@ -26,8 +27,10 @@ pub mod request;
 mod root_ca;
 mod server;
 pub mod validity;
+mod write_options;
 
-pub use cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
+pub use cert::Certificate;
+pub use certified_key::CertifiedKey;
 pub use client::ClientCert;
 pub use error::{BoxError, Error};
 pub use issuer::Issuer;
@@ -37,3 +40,4 @@ pub use keygen::KeyGenerator;
 pub use passphrase::Passphrase;
 pub use root_ca::RootCa;
 pub use server::ServerCert;
+pub use write_options::{WriteOptions, WrittenFiles};

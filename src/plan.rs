@@ -70,7 +70,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::cert::CertifiedKey;
+use crate::certified_key::CertifiedKey;
 use crate::client::ClientCert;
 use crate::error::Error;
 use crate::fs::{self, OutFile};
@@ -865,8 +865,8 @@ impl ClusterBundle {
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = Vec::new();
         let pem = |ck: &CertifiedKey| -> Result<(Zeroizing<String>, Zeroizing<String>), Error> {
             Ok((
-                Zeroizing::new(ck.cert_pem()?),
-                ck.key_pem(KeyFormat::Pkcs1)?,
+                Zeroizing::new(ck.certificate().to_pem()?),
+                ck.private_key().to_pem(KeyFormat::Pkcs1)?,
             ))
         };
         let mut ca_files = vec![
@@ -882,7 +882,11 @@ impl ClusterBundle {
             ),
         ];
         if self.ca_generated {
-            let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
+            let ca_key = self
+                .ca
+                .certified_key()
+                .private_key()
+                .to_pem(KeyFormat::Pkcs1)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
         dirs.push((PathBuf::from("ca"), ca_files));

@@ -26,7 +26,7 @@ fn valid() -> &'static Valid {
         let key = set.ca.certified_key().private_key();
         Valid {
             cert_pem: set.ca.certificate().to_pem().unwrap(),
-            cert_der: set.ca.certificate().der().to_vec(),
+            cert_der: set.ca.certificate().to_der(),
             key_pkcs1: key.to_pem(KeyFormat::Pkcs1).unwrap().to_string(),
             key_pkcs8: key.to_pem(KeyFormat::Pkcs8).unwrap().to_string(),
             key_sec1: ec.to_pem(KeyFormat::Pkcs1).unwrap().to_string(),
@@ -145,7 +145,7 @@ fn valid_inputs_are_accepted() {
 #[test]
 fn debug_of_key_holders_shows_no_key_material() {
     let set = common::set();
-    let pem = set.node.key_pem(KeyFormat::Pkcs8).unwrap();
+    let pem = set.node.private_key().to_pem(KeyFormat::Pkcs8).unwrap();
     // A run of the base64 key body: must not show up in any Debug output.
     let body: String = pem.lines().nth(3).unwrap().to_string();
     for debug in [
