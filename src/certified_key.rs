@@ -200,3 +200,7 @@ pub(crate) fn in_pair_files(e: Error, cert_path: &Path, key_path: &Path) -> Erro
         e => e.in_file(cert_path),
     }
 }
+
+#[cfg(test)]
+#[path = "certified_key_tests.rs"]
+mod tests;

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use etcd_pki::{Certificate, Issuer, KeyFormat, Passphrase, PrivateKey};
+use etcd_pki::{Certificate, CertifiedKey, Issuer, KeyFormat, Passphrase, PrivateKey};
 use proptest::prelude::*;
 
 struct Valid {
@@ -71,7 +71,11 @@ fn all_loaders(input: &[u8]) -> bool {
     let d = PrivateKey::from_encrypted_pem(&t, &pass).is_ok();
     let e = Issuer::from_pem(&t, &valid().key_pkcs1).is_ok();
     let f = Issuer::from_pem(&valid().cert_pem, &t).is_ok();
-    a || b || c || d || e || f
+    let g = Certificate::bundle_from_pem(&t).is_ok();
+    let h = CertifiedKey::from_pem(&t, &valid().key_pkcs1).is_ok();
+    let i = CertifiedKey::from_pem(&valid().cert_pem, &t).is_ok();
+    let j = Issuer::from_encrypted_pem(&t, &valid().key_pkcs1, &pass).is_ok();
+    a || b || c || d || e || f || g || h || i || j
 }
 
 proptest! {
@@ -116,6 +120,36 @@ proptest! {
                 let original = PrivateKey::from_pem(&text(base)).unwrap();
                 prop_assert_eq!(k.public_key_der().unwrap(), original.public_key_der().unwrap());
             }
+    }
+
+    #[test]
+    fn bundle_reading_never_panics(input in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = Certificate::bundle_from_pem(&text(&input));
+    }
+
+    #[test]
+    fn mutated_bundles_never_panic(
+        pos in any::<usize>(), op in any::<u8>(), byte in any::<u8>(), len in 1usize..64,
+    ) {
+        let v = valid();
+        let bundle = format!("{}{}{}", v.cert_pem, v.key_pkcs1, v.cert_pem);
+        let _ = Certificate::bundle_from_pem(&text(&mutate(bundle.as_bytes(), pos, op, byte, len)));
+        let bundle = v.cert_pem.repeat(3);
+        if let Ok(certs) = Certificate::bundle_from_pem(&text(&mutate(bundle.as_bytes(), pos, op, byte, len))) {
+            prop_assert!(certs.len() <= 3);
+        }
+    }
+
+    #[test]
+    fn text_between_bundle_blocks_is_ignored(
+        before in "[ -,.-~\n]{0,200}", between in "[ -,.-~\r\n]{0,200}", after in "[ -,.-~\n]{0,200}",
+    ) {
+        // Any text without a dash (so without a BEGIN line) around and between the blocks.
+        let v = valid();
+        let bundle = format!("{before}\n{}{between}\n{}{after}", v.cert_pem, v.cert_pem);
+        let certs = Certificate::bundle_from_pem(&bundle).unwrap();
+        let cert = Certificate::from_pem(&v.cert_pem).unwrap();
+        prop_assert_eq!(certs, vec![cert.clone(), cert]);
     }
 
     #[test]
