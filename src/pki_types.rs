@@ -133,4 +133,21 @@ mod tests {
             assert_eq!(owned, (chain, key));
         }
     }
+
+    /// Why the crate's bundle reader is not rustls-pki-types' PEM reader (see `pem`): that
+    /// reader skips a block it has no name for, so a bundle with a stray block reads as a
+    /// shorter bundle, where ours names the block. When this fails, reconsider.
+    #[test]
+    fn rustls_pki_types_skips_blocks_it_does_not_know() {
+        let ca = crate::RootCa::new().self_sign().unwrap();
+        let text = format!(
+            "{}-----BEGIN TRUSTED CERTIFICATE-----\nAQID\n-----END TRUSTED CERTIFICATE-----\n",
+            ca.certificate().to_pem().unwrap()
+        );
+        let theirs: Vec<_> = CertificateDer::pem_slice_iter(text.as_bytes()).collect();
+        assert_eq!(theirs.len(), 1);
+        assert!(theirs[0].is_ok());
+        let e = Certificate::bundle_from_pem(&text).unwrap_err();
+        assert!(e.to_string().contains("TRUSTED CERTIFICATE"), "{e}");
+    }
 }
