@@ -278,11 +278,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             let (ip_text, ip) = node_ip(args)?;
             let key = PrivateKey::generate(algorithm)?;
             let csr = ServerCert::new(ip).request(&key)?;
-            let (key_path, csr_path) =
-                csr.write_with_key(&key, &args.savedir, ip_text, &options)?;
-            println!("Saved: {}", key_path.display());
-            println!("Saved: {}", csr_path.display());
-            return Ok(());
+            csr.write(&args.savedir, ip_text, &key, &options)
         }
         Command::SignServerCsr => {
             let (ip_text, ip) = node_ip(args)?;

@@ -1,24 +1,23 @@
-//! Issued certificates and certificate + key pairs.
+//! X.509 certificates: parsing (one certificate, or a bundle of several), encoding, writing,
+//! and what a certificate says (names, validity, usages).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use der::{Decode, Encode, EncodePem, pem::LineEnding};
+use der::{Decode, Encode};
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectAltName};
-use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fs::{self, OutFile};
-use crate::key::{KeyFormat, PrivateKey};
-#[cfg(feature = "encrypted-keys")]
-use crate::passphrase::Passphrase;
+use crate::input::{self, Kind};
 use crate::pem;
 use crate::profile::{CLIENT_AUTH, SERVER_AUTH};
 use crate::validity::rfc3339;
+use crate::write_options::WriteOptions;
 
 /// An X.509 certificate.
 ///
@@ -66,12 +65,15 @@ impl Certificate {
     /// # Errors
     /// [`Error::InvalidCertificate`] if the bytes are not one DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
+        Self::parse_der(der, "its contents are incomplete or damaged")
+    }
+
+    /// [`Certificate::from_der`], saying `what` is wrong if it does not parse.
+    fn parse_der(der: &[u8], what: &str) -> Result<Self, Error> {
         let inner =
             x509_cert::Certificate::from_der(der).map_err(|e| Error::InvalidCertificate {
                 path: None,
-                reason: format!(
-                    "its contents are incomplete or damaged ({e}); the file may be truncated or edited"
-                ),
+                reason: format!("{what}; the file may be truncated or edited"),
                 source: Some(Box::new(e)),
             })?;
         Ok(Self {
@@ -81,8 +83,9 @@ impl Certificate {
     }
 
     /// Parses a PEM certificate file's text. The text must hold exactly one `CERTIFICATE` block:
-    /// a chain or bundle is refused rather than guessing which certificate is meant. Blocks of
-    /// other kinds (the key in a combined key + certificate file) are skipped.
+    /// a chain or bundle is refused rather than guessing which certificate is meant (read those
+    /// with [`Certificate::bundle_from_pem`]). Blocks of other kinds (the key in a combined
+    /// key + certificate file) are skipped.
     ///
     /// # Errors
     /// [`Error::InvalidPem`] if there is no `CERTIFICATE` block or it is damaged;
@@ -109,14 +112,67 @@ impl Certificate {
     /// `openssl x509` command that converts it) and those of [`Certificate::from_pem`], with
     /// the path.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = crate::input::read_pem_file(path, crate::input::Kind::Certificate)?;
+        let text = input::read_pem_file(path, Kind::Certificate)?;
         Self::from_pem(&text).map_err(|e| e.in_file(path))
     }
 
-    /// The DER encoding.
+    /// Parses a PEM bundle of one or more certificates (a CA bundle, a chain), in the order
+    /// they appear. As lenient as [`Certificate::from_pem`] (text around the blocks, CRLF,
+    /// base64 wrapped at any width or not at all), but every block must be a `CERTIFICATE`:
+    /// a key or any other block in a bundle is refused, not skipped.
+    ///
+    /// ```
+    /// use etcd_pki::{Certificate, RootCa};
+    ///
+    /// let (a, b) = (RootCa::new().self_sign()?, RootCa::new().self_sign()?);
+    /// let text = a.certificate().to_pem()? + &b.certificate().to_pem()?;
+    /// let bundle = Certificate::bundle_from_pem(&text)?;
+    /// assert_eq!(bundle, [a.certificate().clone(), b.certificate().clone()]);
+    /// # Ok::<(), etcd_pki::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidPem`] if the text holds no PEM block, a block that is not a
+    /// certificate (naming it) or a damaged block; [`Error::InvalidCertificate`] if a
+    /// certificate does not parse (saying which).
+    pub fn bundle_from_pem(text: &str) -> Result<Vec<Self>, Error> {
+        let blocks = pem::decode_all(text, "CERTIFICATE")?;
+        let n = blocks.len();
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                let what = format!(
+                    "certificate {} of the {n} in the bundle is incomplete or damaged",
+                    i + 1
+                );
+                Self::parse_der(&block.der, &what)
+            })
+            .collect()
+    }
+
+    /// Reads a PEM bundle file of one or more certificates (at most 1 MiB), as
+    /// [`Certificate::bundle_from_pem`] parses it.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::InputTooLarge`]; [`Error::InvalidPem`] (for a DER file, with the
+    /// `openssl x509` command that converts it) and those of
+    /// [`Certificate::bundle_from_pem`], with the path.
+    pub fn load_bundle(path: &Path) -> Result<Vec<Self>, Error> {
+        let text = input::read_pem_file(path, Kind::Certificate)?;
+        Self::bundle_from_pem(&text).map_err(|e| e.in_file(path))
+    }
+
+    /// The DER encoding (the bytes it was parsed from or signed as).
     #[must_use]
-    pub fn der(&self) -> &[u8] {
-        &self.der
+    pub fn to_der(&self) -> Vec<u8> {
+        self.der.clone()
+    }
+
+    /// The DER encoding, moved out.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn into_der(self) -> Vec<u8> {
+        self.der
     }
 
     /// The PEM encoding (`CERTIFICATE`, LF line endings).
@@ -124,9 +180,7 @@ impl Certificate {
     /// # Errors
     /// [`Error::Encoding`] if encoding fails (a bug).
     pub fn to_pem(&self) -> Result<String, Error> {
-        self.inner
-            .to_pem(LineEnding::LF)
-            .map_err(|e| Error::encoding("certificate", e))
+        pem::encode("CERTIFICATE", &self.der).map_err(|e| Error::encoding("certificate", e))
     }
 
     /// Writes the certificate alone to `<dir>/<name>` (mode 0644), atomically and, unless
@@ -280,7 +334,7 @@ impl Certificate {
     }
 
     /// The DER `SubjectPublicKeyInfo` of the certificate's key (compare with
-    /// [`PrivateKey::public_key_der`] to check that a key belongs to it).
+    /// [`PrivateKey::public_key_der`](crate::PrivateKey::public_key_der) to check that a key belongs to it).
     ///
     /// # Errors
     /// [`Error::Encoding`] if encoding fails (a bug).
@@ -290,159 +344,5 @@ impl Certificate {
             .subject_public_key_info()
             .to_der()
             .map_err(|e| Error::encoding("public key", e))
-    }
-}
-
-/// Options for writing a certificate and its key to files.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct WriteOptions {
-    /// Replace existing files (default: refuse with [`Error::AlreadyExists`]).
-    pub overwrite: bool,
-    /// The key file's format (default: PKCS#1, as the script).
-    pub key_format: KeyFormat,
-    /// Encrypt the key with this passphrase (encrypted PKCS#8; `key_format` is then ignored).
-    /// Meant for the root key: etcd cannot read encrypted node or client keys.
-    #[cfg(feature = "encrypted-keys")]
-    pub encrypt_key: Option<Passphrase>,
-}
-
-impl WriteOptions {
-    /// The defaults: no overwriting, PKCS#1 keys.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Allows or forbids replacing existing files.
-    #[must_use]
-    pub fn overwrite(mut self, overwrite: bool) -> Self {
-        self.overwrite = overwrite;
-        self
-    }
-
-    /// Sets the key file's format.
-    #[must_use]
-    pub fn key_format(mut self, format: KeyFormat) -> Self {
-        self.key_format = format;
-        self
-    }
-
-    /// Encrypts the key file with `passphrase` (for a root key kept on a CA host).
-    #[cfg(feature = "encrypted-keys")]
-    #[must_use]
-    pub fn encrypt_key(mut self, passphrase: Passphrase) -> Self {
-        self.encrypt_key = Some(passphrase);
-        self
-    }
-}
-
-impl WriteOptions {
-    /// `key` as these options write it: encrypted if asked, else PEM in the chosen format.
-    pub(crate) fn key_pem(&self, key: &PrivateKey) -> Result<Zeroizing<String>, Error> {
-        #[cfg(feature = "encrypted-keys")]
-        if let Some(passphrase) = &self.encrypt_key {
-            return key.to_encrypted_pem(passphrase);
-        }
-        key.to_pem(self.key_format)
-    }
-}
-
-/// The files written by [`CertifiedKey::write`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WrittenFiles {
-    /// `<stem>.key`, mode 0600.
-    pub key: PathBuf,
-    /// `<stem>.cert`, mode 0644.
-    pub cert: PathBuf,
-}
-
-/// A certificate together with its private key.
-#[derive(Clone)]
-pub struct CertifiedKey {
-    cert: Certificate,
-    key: PrivateKey,
-}
-
-impl fmt::Debug for CertifiedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertifiedKey")
-            .field("cert", &self.cert)
-            .field("key", &self.key)
-            .finish()
-    }
-}
-
-impl CertifiedKey {
-    pub(crate) fn new(cert: Certificate, key: PrivateKey) -> Self {
-        Self { cert, key }
-    }
-
-    /// The certificate.
-    #[must_use]
-    pub fn certificate(&self) -> &Certificate {
-        &self.cert
-    }
-
-    /// The private key.
-    #[must_use]
-    pub fn private_key(&self) -> &PrivateKey {
-        &self.key
-    }
-
-    /// The certificate as PEM.
-    ///
-    /// # Errors
-    /// [`Error::Encoding`] if encoding fails (a bug).
-    pub fn cert_pem(&self) -> Result<String, Error> {
-        self.cert.to_pem()
-    }
-
-    /// The private key as PEM in `format`.
-    ///
-    /// # Errors
-    /// [`Error::Encoding`] if encoding fails (a bug).
-    pub fn key_pem(&self, format: KeyFormat) -> Result<Zeroizing<String>, Error> {
-        self.key.to_pem(format)
-    }
-
-    /// Writes `<dir>/<stem>.key` (mode 0600) and `<dir>/<stem>.cert` (mode 0644), the file names
-    /// `gen_etcd_certs.py` uses (`root`, `client`, `<ip>`).
-    ///
-    /// Both files are first written completely to temporary files in `dir`, then published
-    /// with `link(2)` (or `rename(2)` when overwriting): after an error neither new file exists.
-    /// Existing files are never replaced unless [`WriteOptions::overwrite`] is set, even when
-    /// another process writes the same names at the same moment.
-    ///
-    /// # Errors
-    /// [`Error::NotADirectory`], [`Error::AlreadyExists`], [`Error::Io`].
-    pub fn write(
-        &self,
-        dir: &Path,
-        stem: &str,
-        options: &WriteOptions,
-    ) -> Result<WrittenFiles, Error> {
-        let key_pem = options.key_pem(&self.key)?;
-        let cert_pem = self.cert.to_pem()?;
-        let key_name = format!("{stem}.key");
-        let cert_name = format!("{stem}.cert");
-        let files = [
-            OutFile {
-                name: &key_name,
-                contents: key_pem.as_bytes(),
-                mode: fs::SECRET,
-            },
-            OutFile {
-                name: &cert_name,
-                contents: cert_pem.as_bytes(),
-                mode: fs::PUBLIC,
-            },
-        ];
-        fs::write_set(dir, &files, options.overwrite)?;
-        Ok(WrittenFiles {
-            key: dir.join(key_name),
-            cert: dir.join(cert_name),
-        })
     }
 }

@@ -255,10 +255,11 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// The CA private key does not belong to the CA certificate.
+    /// A private key does not belong to the certificate (or request) it was given with.
     #[error(
-        "{}the private key does not belong to the CA certificate: give the key that was generated together with this certificate",
-        at(key_path)
+        "{}the private key does not belong to the certificate{}: give the key that was generated together with it",
+        at(key_path),
+        cert_path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default()
     )]
     KeyMismatch {
         /// The key file, when known.

@@ -12,9 +12,9 @@ use x509_cert::ext::pkix::{SubjectAltName, SubjectKeyIdentifier};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
+use crate::cert::Certificate;
+use crate::certified_key::{self, CertifiedKey};
 use crate::error::Error;
-use crate::input::{self, Kind};
 use crate::key::{KeyAlgorithm, PrivateKey};
 #[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
@@ -25,6 +25,7 @@ use crate::request::CertificateRequest;
 use crate::role::Role;
 use crate::signature::{self, CertSignatureCheck, SignatureCheck};
 use crate::validity;
+use crate::write_options::{WriteOptions, WrittenFiles};
 
 /// A CA certificate and its private key: the only thing that can sign certificates.
 ///
@@ -55,7 +56,7 @@ impl Issuer {
     pub(crate) fn from_generated(cert: Certificate, key: PrivateKey) -> Result<Self, Error> {
         let key_id = key_identifier(&cert)?;
         Ok(Self {
-            certified: CertifiedKey::new(cert, key),
+            certified: CertifiedKey::new(cert, key)?,
             key_id,
         })
     }
@@ -107,17 +108,9 @@ impl Issuer {
         key_path: &Path,
         parse_key: impl FnOnce(&str) -> Result<PrivateKey, Error>,
     ) -> Result<Self, Error> {
-        let cert_text = input::read_pem_file(cert_path, Kind::Certificate)?;
-        let key_text = input::read_pem_file(key_path, Kind::Key)?;
-        let cert = Certificate::from_pem(&cert_text).map_err(|e| e.in_file(cert_path))?;
-        let key = parse_key(&key_text).map_err(|e| e.in_file(key_path))?;
-        Self::from_parts_at(cert, key, SystemTime::now()).map_err(|e| match e {
-            Error::KeyMismatch { .. } => Error::KeyMismatch {
-                key_path: Some(key_path.to_path_buf()),
-                cert_path: Some(cert_path.to_path_buf()),
-            },
-            e => e.in_file(cert_path),
-        })
+        let (cert, key) = certified_key::read_pair(cert_path, key_path, parse_key)?;
+        Self::from_parts_at(cert, key, SystemTime::now())
+            .map_err(|e| certified_key::in_pair_files(e, cert_path, key_path))
     }
 
     /// Makes a CA from the PEM texts of its certificate and key.
@@ -129,8 +122,32 @@ impl Issuer {
     /// - [`Error::CaNotValidNow`]: it is expired or not yet valid;
     /// - [`Error::KeyMismatch`]: the key does not belong to the certificate.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, Error> {
+        Self::from_pem_inner(cert_pem, key_pem, PrivateKey::from_pem)
+    }
+
+    #[cfg(feature = "encrypted-keys")]
+    /// As [`Issuer::from_pem`], for a key that may be encrypted (`ENCRYPTED PRIVATE KEY`), as
+    /// [`Issuer::load_encrypted`] reads it from a file.
+    ///
+    /// # Errors
+    /// Those of [`Issuer::from_pem`], and [`Error::KeyDecryption`] for a wrong passphrase.
+    pub fn from_encrypted_pem(
+        cert_pem: &str,
+        key_pem: &str,
+        passphrase: &Passphrase,
+    ) -> Result<Self, Error> {
+        Self::from_pem_inner(cert_pem, key_pem, |text| {
+            PrivateKey::from_encrypted_pem(text, passphrase)
+        })
+    }
+
+    fn from_pem_inner(
+        cert_pem: &str,
+        key_pem: &str,
+        parse_key: impl FnOnce(&str) -> Result<PrivateKey, Error>,
+    ) -> Result<Self, Error> {
         let cert = Certificate::from_pem(cert_pem)?;
-        let key = PrivateKey::from_pem(key_pem)?;
+        let key = parse_key(key_pem)?;
         Self::from_parts_at(cert, key, SystemTime::now())
     }
 
@@ -234,7 +251,7 @@ impl Issuer {
         rng: &mut R,
     ) -> Result<CertifiedKey, Error> {
         let cert = self.sign_leaf(request, key.spki()?, rng)?;
-        Ok(CertifiedKey::new(cert, key))
+        CertifiedKey::new(cert, key)
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod alt_names;
 mod cert;
+mod certified_key;
 mod client;
 mod error;
 mod fs;
@@ -30,8 +31,10 @@ mod root_ca;
 mod server;
 mod signature;
 mod validity;
+mod write_options;
 
-pub use cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
+pub use cert::Certificate;
+pub use certified_key::CertifiedKey;
 pub use client::ClientCert;
 pub use error::{BoxError, Error};
 pub use issuer::Issuer;
@@ -48,3 +51,4 @@ pub use request::CertificateRequest;
 pub use role::Role;
 pub use root_ca::RootCa;
 pub use server::ServerCert;
+pub use write_options::{WriteOptions, WrittenFiles};

@@ -6,7 +6,7 @@
 use rand::CryptoRng;
 
 use crate::alt_names::AltNames;
-use crate::cert::CertifiedKey;
+use crate::certified_key::CertifiedKey;
 use crate::error::Error;
 use crate::issuer::Issuer;
 use crate::key::{KeyAlgorithm, PrivateKey};

@@ -1,8 +1,13 @@
-//! Locating and decoding PEM blocks in files written by other tools.
+//! Locating and decoding PEM blocks in files written by other tools, and encoding our own.
 //!
 //! The decoding itself is `pem-rfc7468`'s; this module only finds the block(s) in a text that
 //! may carry explanatory text around them (RFC 7468 §2 allows it, openssl writes it) and turns
 //! failures into [`Error::InvalidPem`] with words an operator understands.
+//!
+//! `rustls-pki-types` has a lenient PEM reader too, but it is not used here: it silently skips
+//! blocks whose label it does not know (`ENCRYPTED PRIVATE KEY`, `TRUSTED CERTIFICATE`,
+//! `NEW CERTIFICATE REQUEST`, `EC PARAMETERS`, …), where our errors name what was found, and
+//! it is an optional dependency (feature `rustls`) while reading PEM is not optional.
 
 use zeroize::Zeroizing;
 
@@ -152,6 +157,64 @@ pub(crate) fn decode_first(text: &str, labels: &[&'static str]) -> Result<Block,
     })
 }
 
+/// Decodes every PEM block of `text`, each of which must be labelled `label` (a bundle of
+/// certificates): with the leniency of [`decode_first`], but a block of another kind is an
+/// error naming it and its place, not skipped.
+pub(crate) fn decode_all(text: &str, label: &'static str) -> Result<Vec<Block>, Error> {
+    let all = blocks(text);
+    if all.is_empty() {
+        return Err(Error::InvalidPem {
+            path: None,
+            expected: label,
+            found: describe_non_pem(text),
+        });
+    }
+    let n = all.len();
+    let invalid = |found: String| Error::InvalidPem {
+        path: None,
+        expected: label,
+        found,
+    };
+    let mut out = Vec::with_capacity(n);
+    for (i, block) in all.into_iter().enumerate() {
+        let place = format!("block {} of {n}", i + 1);
+        let block = normalise(block);
+        match pem_rfc7468::decode_label(block.as_bytes()) {
+            Ok(found) if found == label => {}
+            Ok(found) => {
+                let what = if found.ends_with("PRIVATE KEY") {
+                    " (a private key: keep it out of the bundle)"
+                } else {
+                    ""
+                };
+                return Err(invalid(format!(
+                    "found '{found}' as {place}{what}; a bundle holds only '{label}' blocks"
+                )));
+            }
+            Err(e) => {
+                return Err(invalid(format!(
+                    "found a damaged PEM header ({e}) in {place}"
+                )));
+            }
+        }
+        let (_, der) = pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| {
+            invalid(format!(
+                "found a damaged '{label}' block ({e}) as {place}; the file may be truncated or edited"
+            ))
+        })?;
+        out.push(Block {
+            label: label.to_owned(),
+            der: Zeroizing::new(der),
+        });
+    }
+    Ok(out)
+}
+
+/// `der` as a PEM block labelled `label`, base64 wrapped at 64 columns, LF line endings.
+pub(crate) fn encode(label: &str, der: &[u8]) -> Result<String, pem_rfc7468::Error> {
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
+}
+
 /// The labels [`wrong_label`] has a hint for: named in preference to others when no block of
 /// the wanted kind is found.
 const HINTED: &[&str] = &[
@@ -165,18 +228,22 @@ const HINTED: &[&str] = &[
 
 /// The error for a PEM block with an unexpected label.
 pub(crate) fn wrong_label(expected: &'static str, found: &str) -> Error {
-    let hint = match found {
+    Error::InvalidPem {
+        path: None,
+        expected,
+        found: format!("found '{found}'{}", hint(found)),
+    }
+}
+
+/// What a block labelled `found` is, in words, for a file where it was not expected.
+fn hint(found: &str) -> &'static str {
+    match found {
         "CERTIFICATE" => " (a certificate: were the key and certificate arguments swapped?)",
         "RSA PRIVATE KEY" | "PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
             " (a private key: were the key and certificate arguments swapped?)"
         }
         "CERTIFICATE REQUEST" => " (a certificate signing request, not a certificate)",
         _ => "",
-    };
-    Error::InvalidPem {
-        path: None,
-        expected,
-        found: format!("found '{found}'{hint}"),
     }
 }
 

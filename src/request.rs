@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use der::{Decode, Encode, EncodePem, pem::LineEnding};
+use der::{Decode, Encode};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::request::{CertReq, ExtensionReq, RequestBuilder};
@@ -49,6 +49,8 @@ const EXTENSION_REQUEST: der::oid::ObjectIdentifier =
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRequest {
     inner: CertReq,
+    /// The DER encoding: the bytes it was parsed from or signed as.
+    der: Vec<u8>,
 }
 
 impl CertificateRequest {
@@ -68,9 +70,11 @@ impl CertificateRequest {
                 .add_extension(&SubjectAltName(general))
                 .map_err(|e| Error::encoding("certificate request", e))?;
         }
-        Ok(Self {
-            inner: key.sign(builder)?,
-        })
+        let inner: CertReq = key.sign(builder)?;
+        let der = inner
+            .to_der()
+            .map_err(|e| Error::encoding("certificate request", e))?;
+        Ok(Self { inner, der })
     }
 
     /// Parses a PEM request (`CERTIFICATE REQUEST`, also the older `NEW CERTIFICATE REQUEST`).
@@ -102,59 +106,63 @@ impl CertificateRequest {
             reason: "not a PKCS#10 certificate request".into(),
             source: Some(Box::new(e)),
         })?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            der: der.to_vec(),
+        })
     }
 
-    /// The PEM encoding (`CERTIFICATE REQUEST`).
+    /// The PEM encoding (`CERTIFICATE REQUEST`, LF line endings).
     ///
     /// # Errors
     /// [`Error::Encoding`] if encoding fails (a bug).
     pub fn to_pem(&self) -> Result<String, Error> {
-        self.inner
-            .to_pem(LineEnding::LF)
+        pem::encode("CERTIFICATE REQUEST", &self.der)
             .map_err(|e| Error::encoding("certificate request", e))
     }
 
-    /// The DER encoding.
-    ///
-    /// # Errors
-    /// [`Error::Encoding`] if encoding fails (a bug).
-    pub fn to_der(&self) -> Result<Vec<u8>, Error> {
-        self.inner
-            .to_der()
-            .map_err(|e| Error::encoding("certificate request", e))
+    /// The DER encoding (the bytes it was parsed from or signed as).
+    #[must_use]
+    pub fn to_der(&self) -> Vec<u8> {
+        self.der.clone()
     }
 
-    /// Writes `<dir>/<stem>.key` (mode 0600) and `<dir>/<stem>.csr` as a pair, with the same
-    /// guarantees as [`CertifiedKey::write`](crate::CertifiedKey::write). Returns the paths of
-    /// the key and the request.
+    /// Writes `<dir>/<stem>.key` (mode 0600), the request's own `key`, and `<dir>/<stem>.csr`
+    /// (mode 0644) as a pair, with the same guarantees as
+    /// [`CertifiedKey::write`](crate::CertifiedKey::write); the key stays on the node, the
+    /// request goes to the CA host.
     ///
     /// # Errors
-    /// As [`CertifiedKey::write`](crate::CertifiedKey::write).
-    pub fn write_with_key(
+    /// [`Error::KeyMismatch`] if `key` is not the key the request is for (nothing is
+    /// written); otherwise as [`CertifiedKey::write`](crate::CertifiedKey::write).
+    pub fn write(
         &self,
-        key: &PrivateKey,
         dir: &std::path::Path,
         stem: &str,
+        key: &PrivateKey,
         options: &crate::WriteOptions,
-    ) -> Result<(std::path::PathBuf, std::path::PathBuf), Error> {
-        let key_pem = options.key_pem(key)?;
+    ) -> Result<crate::WrittenFiles, Error> {
+        let spki = self
+            .inner
+            .info
+            .public_key
+            .to_der()
+            .map_err(|e| Error::encoding("certificate request", e))?;
+        if !key.matches_spki(&spki) {
+            return Err(Error::KeyMismatch {
+                key_path: None,
+                cert_path: None,
+            });
+        }
         let csr_pem = self.to_pem()?;
-        let (key_name, csr_name) = (format!("{stem}.key"), format!("{stem}.csr"));
-        let files = [
-            crate::fs::OutFile {
-                name: &key_name,
-                contents: key_pem.as_bytes(),
-                mode: crate::fs::SECRET,
-            },
-            crate::fs::OutFile {
-                name: &csr_name,
-                contents: csr_pem.as_bytes(),
-                mode: crate::fs::PUBLIC,
-            },
-        ];
-        crate::fs::write_set(dir, &files, options.overwrite)?;
-        Ok((dir.join(key_name), dir.join(csr_name)))
+        crate::write_options::write_pair(
+            dir,
+            stem,
+            key,
+            crate::write_options::Public::Request,
+            &csr_pem,
+            options,
+        )
     }
 
     /// The requested subject's common name, if any.

@@ -180,14 +180,18 @@ fn der_files_get_the_conversion_command() {
         .key_algorithm(KeyAlgorithm::EcdsaP256)
         .self_sign()
         .unwrap();
-    let key_pem = ca.certified_key().key_pem(KeyFormat::Pkcs8).unwrap();
+    let key_pem = ca
+        .certified_key()
+        .private_key()
+        .to_pem(KeyFormat::Pkcs8)
+        .unwrap();
     let cert_pem = write(
         d,
         "root.cert",
         ca.certificate().to_pem().unwrap().as_bytes(),
     );
     let key_pem = write(d, "root.key", key_pem.as_bytes());
-    let cert_der = write(d, "root.cert.der", ca.certificate().der());
+    let cert_der = write(d, "root.cert.der", &ca.certificate().to_der());
     let key_der = write(
         d,
         "root.key.der",
@@ -234,7 +238,8 @@ fn oversized_inputs_are_refused() {
         d,
         "root.key",
         ca.certified_key()
-            .key_pem(KeyFormat::Pkcs8)
+            .private_key()
+            .to_pem(KeyFormat::Pkcs8)
             .unwrap()
             .as_bytes(),
     );

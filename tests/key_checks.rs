@@ -105,7 +105,7 @@ fn request_keys_are_checked_before_the_signature() {
         .unwrap();
     let ip = "10.3.0.1".parse().unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let der = ServerCert::new(ip).request(&key).unwrap().to_der().unwrap();
+    let der = ServerCert::new(ip).request(&key).unwrap().to_der();
     let mut failures = Vec::new();
     for (what, spki, words) in odd_keys() {
         let mut req = x509_cert::request::CertReq::from_der(&der).unwrap();
@@ -125,10 +125,14 @@ fn root_keys_are_checked_before_the_self_signature() {
         .key_algorithm(KeyAlgorithm::EcdsaP256)
         .self_sign()
         .unwrap();
-    let key_pem = ca.certified_key().key_pem(KeyFormat::Pkcs8).unwrap();
+    let key_pem = ca
+        .certified_key()
+        .private_key()
+        .to_pem(KeyFormat::Pkcs8)
+        .unwrap();
     let mut failures = Vec::new();
     for (what, spki, words) in odd_keys() {
-        let mut x = x509_cert::Certificate::from_der(ca.certificate().der()).unwrap();
+        let mut x = x509_cert::Certificate::from_der(&ca.certificate().to_der()).unwrap();
         // Swap the key of the (self-signed) root for the odd one.
         let mut tbs = x.tbs_certificate().clone();
         tbs = x509_cert::certificate::TbsCertificate::from_der(&{

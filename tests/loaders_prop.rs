@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use etcd_pki::{Certificate, Issuer, KeyFormat, Passphrase, PrivateKey};
+use etcd_pki::{Certificate, CertifiedKey, Issuer, KeyFormat, Passphrase, PrivateKey};
 use proptest::prelude::*;
 
 struct Valid {
@@ -26,7 +26,7 @@ fn valid() -> &'static Valid {
         let key = set.ca.certified_key().private_key();
         Valid {
             cert_pem: set.ca.certificate().to_pem().unwrap(),
-            cert_der: set.ca.certificate().der().to_vec(),
+            cert_der: set.ca.certificate().to_der(),
             key_pkcs1: key.to_pem(KeyFormat::Pkcs1).unwrap().to_string(),
             key_pkcs8: key.to_pem(KeyFormat::Pkcs8).unwrap().to_string(),
             key_sec1: ec.to_pem(KeyFormat::Pkcs1).unwrap().to_string(),
@@ -71,7 +71,11 @@ fn all_loaders(input: &[u8]) -> bool {
     let d = PrivateKey::from_encrypted_pem(&t, &pass).is_ok();
     let e = Issuer::from_pem(&t, &valid().key_pkcs1).is_ok();
     let f = Issuer::from_pem(&valid().cert_pem, &t).is_ok();
-    a || b || c || d || e || f
+    let g = Certificate::bundle_from_pem(&t).is_ok();
+    let h = CertifiedKey::from_pem(&t, &valid().key_pkcs1).is_ok();
+    let i = CertifiedKey::from_pem(&valid().cert_pem, &t).is_ok();
+    let j = Issuer::from_encrypted_pem(&t, &valid().key_pkcs1, &pass).is_ok();
+    a || b || c || d || e || f || g || h || i || j
 }
 
 proptest! {
@@ -119,6 +123,36 @@ proptest! {
     }
 
     #[test]
+    fn bundle_reading_never_panics(input in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = Certificate::bundle_from_pem(&text(&input));
+    }
+
+    #[test]
+    fn mutated_bundles_never_panic(
+        pos in any::<usize>(), op in any::<u8>(), byte in any::<u8>(), len in 1usize..64,
+    ) {
+        let v = valid();
+        let bundle = format!("{}{}{}", v.cert_pem, v.key_pkcs1, v.cert_pem);
+        let _ = Certificate::bundle_from_pem(&text(&mutate(bundle.as_bytes(), pos, op, byte, len)));
+        let bundle = v.cert_pem.repeat(3);
+        if let Ok(certs) = Certificate::bundle_from_pem(&text(&mutate(bundle.as_bytes(), pos, op, byte, len))) {
+            prop_assert!(certs.len() <= 3);
+        }
+    }
+
+    #[test]
+    fn text_between_bundle_blocks_is_ignored(
+        before in "[ -,.-~\n]{0,200}", between in "[ -,.-~\r\n]{0,200}", after in "[ -,.-~\n]{0,200}",
+    ) {
+        // Any text without a dash (so without a BEGIN line) around and between the blocks.
+        let v = valid();
+        let bundle = format!("{before}\n{}{between}\n{}{after}", v.cert_pem, v.cert_pem);
+        let certs = Certificate::bundle_from_pem(&bundle).unwrap();
+        let cert = Certificate::from_pem(&v.cert_pem).unwrap();
+        prop_assert_eq!(certs, vec![cert.clone(), cert]);
+    }
+
+    #[test]
     fn mutated_der_certificates_parse_or_fail_cleanly(pos in any::<usize>(), byte in any::<u8>()) {
         let v = valid();
         let m = mutate(&v.cert_der, pos, 0, byte, 1);
@@ -145,7 +179,7 @@ fn valid_inputs_are_accepted() {
 #[test]
 fn debug_of_key_holders_shows_no_key_material() {
     let set = common::set();
-    let pem = set.node.key_pem(KeyFormat::Pkcs8).unwrap();
+    let pem = set.node.private_key().to_pem(KeyFormat::Pkcs8).unwrap();
     // A run of the base64 key body: must not show up in any Debug output.
     let body: String = pem.lines().nth(3).unwrap().to_string();
     for debug in [

@@ -44,7 +44,7 @@ fn ski(cert: &Certificate) -> Vec<u8> {
 #[test]
 fn root_profile() {
     let set = common::set();
-    let root = parse(set.ca.certificate().der());
+    let root = parse(&set.ca.certificate().to_der());
     let tbs = root.tbs_certificate();
     assert_eq!(tbs.version(), Version::V3);
     assert_eq!(
@@ -74,7 +74,7 @@ fn root_profile() {
 
 fn check_leaf(leaf_der: &[u8], ekus: &[&str]) -> Certificate {
     let set = common::set();
-    let root = parse(set.ca.certificate().der());
+    let root = parse(&set.ca.certificate().to_der());
     let leaf = parse(leaf_der);
     let tbs = leaf.tbs_certificate();
     assert_eq!(tbs.version(), Version::V3);
@@ -113,7 +113,7 @@ fn check_leaf(leaf_der: &[u8], ekus: &[&str]) -> Certificate {
 #[test]
 fn client_profile() {
     let set = common::set();
-    let leaf = check_leaf(set.client.certificate().der(), &[CLIENT_AUTH]);
+    let leaf = check_leaf(&set.client.certificate().to_der(), &[CLIENT_AUTH]);
     assert!(
         leaf.tbs_certificate()
             .get_extension::<SubjectAltName>()
@@ -134,7 +134,10 @@ fn client_profile() {
 #[test]
 fn node_profile() {
     let set = common::set();
-    let leaf = check_leaf(set.node.certificate().der(), &[SERVER_AUTH, CLIENT_AUTH]);
+    let leaf = check_leaf(
+        &set.node.certificate().to_der(),
+        &[SERVER_AUTH, CLIENT_AUTH],
+    );
     let (crit, _) = leaf
         .tbs_certificate()
         .get_extension::<SubjectAltName>()
@@ -171,7 +174,7 @@ fn serials_differ() {
 fn validity_encoding_and_backdating() {
     let now = SystemTime::now();
     let ca = RootCa::new().validity_days(30_000).self_sign().unwrap();
-    let root = parse(ca.certificate().der());
+    let root = parse(&ca.certificate().to_der());
     let v = root.tbs_certificate().validity();
     assert!(
         matches!(v.not_before, Time::UtcTime(_)),
@@ -205,7 +208,7 @@ fn empty_subject_makes_san_critical() {
         .subject(etcd_pki::Subject::empty())
         .issue(&set.ca)
         .unwrap();
-    let leaf = parse(node.certificate().der());
+    let leaf = parse(&node.certificate().to_der());
     let (crit, _) = leaf
         .tbs_certificate()
         .get_extension::<SubjectAltName>()

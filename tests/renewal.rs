@@ -100,13 +100,17 @@ fn ca() -> (Issuer, p256::ecdsa::SigningKey) {
         .key_algorithm(KeyAlgorithm::EcdsaP256)
         .self_sign()
         .unwrap();
-    let pem = ca.certified_key().key_pem(KeyFormat::Pkcs8).unwrap();
+    let pem = ca
+        .certified_key()
+        .private_key()
+        .to_pem(KeyFormat::Pkcs8)
+        .unwrap();
     let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
     (ca, key)
 }
 
 fn ca_name(ca: &Issuer) -> Name {
-    <x509_cert::Certificate as der::Decode>::from_der(ca.certificate().der())
+    <x509_cert::Certificate as der::Decode>::from_der(&ca.certificate().to_der())
         .unwrap()
         .tbs_certificate()
         .subject()
@@ -114,7 +118,7 @@ fn ca_name(ca: &Issuer) -> Name {
 }
 
 fn ca_key_id(ca: &Issuer) -> Vec<u8> {
-    let x = <x509_cert::Certificate as der::Decode>::from_der(ca.certificate().der()).unwrap();
+    let x = <x509_cert::Certificate as der::Decode>::from_der(&ca.certificate().to_der()).unwrap();
     let (_, ski) = x
         .tbs_certificate()
         .get_extension::<SubjectKeyIdentifier>()

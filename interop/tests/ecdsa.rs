@@ -46,30 +46,30 @@ fn ecdsa_sets_verify() {
             .issue(&ca)
             .unwrap();
         let client = ClientCert::new().key_algorithm(alg).issue(&ca).unwrap();
-        assert_eq!(sig_oid(ca.certificate().der()), oid);
-        assert_eq!(sig_oid(node.certificate().der()), oid);
+        assert_eq!(sig_oid(&ca.certificate().to_der()), oid);
+        assert_eq!(sig_oid(&node.certificate().to_der()), oid);
         // No keyEncipherment for EC keys (RFC 8813).
         assert_eq!(
-            key_usage(node.certificate().der()).0,
+            key_usage(&node.certificate().to_der()).0,
             flagset::FlagSet::from(KeyUsages::DigitalSignature)
         );
-        let root = ca.certificate().der();
+        let root = &ca.certificate().to_der();
         webpki_verify(
             root,
-            node.certificate().der(),
+            &node.certificate().to_der(),
             webpki::KeyUsage::server_auth(),
         );
         webpki_verify(
             root,
-            node.certificate().der(),
+            &node.certificate().to_der(),
             webpki::KeyUsage::client_auth(),
         );
         webpki_verify(
             root,
-            client.certificate().der(),
+            &client.certificate().to_der(),
             webpki::KeyUsage::client_auth(),
         );
-        let leaf = CertificateDer::from(node.certificate().der());
+        let leaf = CertificateDer::from(node.certificate());
         webpki::EndEntityCert::try_from(&leaf)
             .unwrap()
             .verify_is_valid_for_subject_name(&ServerName::IpAddress(
@@ -80,19 +80,23 @@ fn ecdsa_sets_verify() {
         let dir = TempDir::new().unwrap();
         let d = dir.path();
         common::put(d, "root.cert", &ca.certificate().to_pem().unwrap());
-        common::put(d, "node.cert", &node.cert_pem().unwrap());
-        common::put(d, "node.key", &node.key_pem(KeyFormat::Pkcs1).unwrap());
+        common::put(d, "node.cert", &node.certificate().to_pem().unwrap());
+        common::put(
+            d,
+            "node.key",
+            &node.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+        );
         common::assert_strict_server(d, "root.cert", "node.cert", "10.0.0.1");
         common::openssl_ok(&["ec", "-check", "-noout", "-in", "node.key"], d);
 
         // The CA reloads from both key formats and keeps issuing.
         for format in [KeyFormat::Pkcs1, KeyFormat::Pkcs8] {
-            let key = ca.certified_key().key_pem(format).unwrap();
+            let key = ca.certified_key().private_key().to_pem(format).unwrap();
             let again = Issuer::from_pem(&ca.certificate().to_pem().unwrap(), &key).unwrap();
             let leaf = ClientCert::new().issue(&again).unwrap();
             webpki_verify(
                 root,
-                leaf.certificate().der(),
+                &leaf.certificate().to_der(),
                 webpki::KeyUsage::client_auth(),
             );
         }
@@ -107,10 +111,13 @@ fn rsa_and_ecdsa_mix() {
         .key_algorithm(KeyAlgorithm::EcdsaP256)
         .issue(&set.ca)
         .unwrap();
-    assert_eq!(sig_oid(node.certificate().der()), "1.2.840.113549.1.1.11");
+    assert_eq!(
+        sig_oid(&node.certificate().to_der()),
+        "1.2.840.113549.1.1.11"
+    );
     webpki_verify(
-        set.ca.certificate().der(),
-        node.certificate().der(),
+        &set.ca.certificate().to_der(),
+        &node.certificate().to_der(),
         webpki::KeyUsage::server_auth(),
     );
     let ec_ca = RootCa::new()
@@ -119,12 +126,12 @@ fn rsa_and_ecdsa_mix() {
         .unwrap();
     let client = ClientCert::new().issue(&ec_ca).unwrap();
     assert_eq!(
-        key_usage(client.certificate().der()).0,
+        key_usage(&client.certificate().to_der()).0,
         KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment
     );
     webpki_verify(
-        ec_ca.certificate().der(),
-        client.certificate().der(),
+        &ec_ca.certificate().to_der(),
+        &client.certificate().to_der(),
         webpki::KeyUsage::client_auth(),
     );
 }

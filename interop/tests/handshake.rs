@@ -14,11 +14,10 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-/// The chain and key as rustls takes them, through etcd-pki's conversions (feature `rustls`).
+/// The chain and key as rustls takes them, through etcd-pki's conversions (feature `rustls`):
+/// no PEM text on the way.
 fn chain_and_key(ck: &CertifiedKey) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let cert = CertificateDer::from(ck.certificate());
-    let key = PrivateKeyDer::try_from(ck.private_key()).unwrap();
-    (vec![cert], key)
+    ck.try_into().unwrap()
 }
 
 fn roots() -> Arc<RootCertStore> {
@@ -99,7 +98,7 @@ fn etcdctl_to_member() {
     let set = common::set();
     for ip in ["127.0.0.1", "192.168.10.11"] {
         let peer = handshake(&set.node, Some(&set.client), ip.parse().unwrap()).unwrap();
-        assert_eq!(peer, set.client.certificate().der());
+        assert_eq!(peer, set.client.certificate().to_der());
     }
 }
 
@@ -111,7 +110,7 @@ fn member_to_member_as_peers() {
         .unwrap();
     // Member 2 dials member 1 presenting its own node certificate as client certificate.
     let peer = handshake(&set.node, Some(&other), "192.168.10.11".parse().unwrap()).unwrap();
-    assert_eq!(peer, other.certificate().der());
+    assert_eq!(peer, other.certificate().to_der());
     // And the other way round.
     handshake(&other, Some(&set.node), "192.168.10.12".parse().unwrap()).unwrap();
 }
@@ -169,6 +168,6 @@ fn ecdsa_member_and_client() {
         .issue(&set.ca)
         .unwrap();
     let peer = handshake(&node, Some(&client), "192.168.10.13".parse().unwrap()).unwrap();
-    assert_eq!(peer, client.certificate().der());
+    assert_eq!(peer, client.certificate().to_der());
     handshake(&set.node, Some(&node), "127.0.0.1".parse().unwrap()).unwrap();
 }

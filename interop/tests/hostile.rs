@@ -435,7 +435,7 @@ fn every_bad_input_is_a_clear_error_and_writes_nothing() {
             "key of another root",
             "other.key",
             "root.cert",
-            "other.key: the private key does not belong to the CA certificate",
+            "other.key: the private key does not belong to the certificate",
             "KeyMismatch",
         ),
         client_row(

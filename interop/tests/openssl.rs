@@ -51,9 +51,13 @@ fn write_set(dir: &Path, ca: &Issuer) -> (String, String) {
         .issue(ca)
         .unwrap();
     let client = ClientCert::new().issue(ca).unwrap();
-    put(dir, "node.cert", &node.cert_pem().unwrap());
-    put(dir, "node.key", &node.key_pem(KeyFormat::Pkcs1).unwrap());
-    put(dir, "client.cert", &client.cert_pem().unwrap());
+    put(dir, "node.cert", &node.certificate().to_pem().unwrap());
+    put(
+        dir,
+        "node.key",
+        &node.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+    );
+    put(dir, "client.cert", &client.certificate().to_pem().unwrap());
     ("node.cert".into(), "client.cert".into())
 }
 
@@ -114,17 +118,14 @@ fn check_foreign_root(dir: &Path, ca: &Issuer) {
     );
     let read = |name: &str| {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
-        etcd_pki::Certificate::from_pem(&text)
-            .unwrap()
-            .der()
-            .to_vec()
+        etcd_pki::Certificate::from_pem(&text).unwrap().to_der()
     };
     for (leaf, usage) in [
         ("node.cert", webpki::KeyUsage::server_auth()),
         ("node.cert", webpki::KeyUsage::client_auth()),
         ("client.cert", webpki::KeyUsage::client_auth()),
     ] {
-        common::webpki_verify(ca.certificate().der(), &read(leaf), usage, None)
+        common::webpki_verify(&ca.certificate().to_der(), &read(leaf), usage, None)
             .unwrap_or_else(|e| panic!("webpki rejected {leaf}: {e:?}"));
     }
 }
@@ -282,8 +283,12 @@ fn a_v3_certificate_without_ca_true_is_refused_as_root() {
     assert!(matches!(err, etcd_pki::Error::NotACa { .. }), "{err}");
     // Our own leaf given as a root.
     let set = common::set();
-    put(d, "node.cert", &set.node.cert_pem().unwrap());
-    put(d, "node.key", &set.node.key_pem(KeyFormat::Pkcs8).unwrap());
+    put(d, "node.cert", &set.node.certificate().to_pem().unwrap());
+    put(
+        d,
+        "node.key",
+        &set.node.private_key().to_pem(KeyFormat::Pkcs8).unwrap(),
+    );
     let err = Issuer::load(&d.join("node.cert"), &d.join("node.key")).unwrap_err();
     assert!(matches!(err, etcd_pki::Error::NotACa { .. }), "{err}");
     assert!(err.to_string().contains("node.cert"), "{err}");
@@ -301,13 +306,21 @@ fn loopback_tls_handshake_with_openssl_s_server() {
     let d = dir.path();
     let set = common::set();
     put(d, "root.cert", &set.ca.certificate().to_pem().unwrap());
-    put(d, "node.cert", &set.node.cert_pem().unwrap());
-    put(d, "node.key", &set.node.key_pem(KeyFormat::Pkcs1).unwrap());
-    put(d, "client.cert", &set.client.cert_pem().unwrap());
+    put(d, "node.cert", &set.node.certificate().to_pem().unwrap());
+    put(
+        d,
+        "node.key",
+        &set.node.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+    );
+    put(
+        d,
+        "client.cert",
+        &set.client.certificate().to_pem().unwrap(),
+    );
     put(
         d,
         "client.key",
-        &set.client.key_pem(KeyFormat::Pkcs1).unwrap(),
+        &set.client.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
     );
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

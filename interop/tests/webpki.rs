@@ -34,8 +34,8 @@ fn name_ok(leaf: &[u8], ip: &str) -> Result<(), webpki::Error> {
 #[test]
 fn node_certificate_is_a_server_and_a_client() {
     let set = common::set();
-    let root = set.ca.certificate().der();
-    let node = set.node.certificate().der();
+    let root = &set.ca.certificate().to_der();
+    let node = &set.node.certificate().to_der();
     verify(root, node, KeyUsage::server_auth()).expect("serverAuth");
     verify(root, node, KeyUsage::client_auth()).expect("clientAuth (etcd peers)");
     name_ok(node, "127.0.0.1").expect("127.0.0.1 SAN");
@@ -49,9 +49,9 @@ fn node_certificate_is_a_server_and_a_client() {
 #[test]
 fn client_certificate_is_only_a_client() {
     let set = common::set();
-    let root = set.ca.certificate().der();
+    let root = &set.ca.certificate().to_der();
     for client in [&set.client, &set.alice] {
-        let der = client.certificate().der();
+        let der = &client.certificate().to_der();
         verify(root, der, KeyUsage::client_auth()).expect("clientAuth");
         let err = verify(root, der, KeyUsage::server_auth()).unwrap_err();
         assert!(
@@ -69,8 +69,8 @@ fn a_certificate_from_another_ca_is_rejected() {
         .self_sign()
         .unwrap();
     let err = verify(
-        other.certificate().der(),
-        set.node.certificate().der(),
+        &other.certificate().to_der(),
+        &set.node.certificate().to_der(),
         KeyUsage::server_auth(),
     )
     .unwrap_err();
@@ -78,8 +78,8 @@ fn a_certificate_from_another_ca_is_rejected() {
     // An impostor CA with the very same name but another key: the signature gives it away.
     let impostor = etcd_pki::RootCa::new().self_sign().unwrap();
     let err = verify(
-        impostor.certificate().der(),
-        set.node.certificate().der(),
+        &impostor.certificate().to_der(),
+        &set.node.certificate().to_der(),
         KeyUsage::server_auth(),
     )
     .unwrap_err();
@@ -96,10 +96,10 @@ fn ipv6_and_dns_names_match() {
         .dns_name("etcd-1.cluster.local".parse().unwrap())
         .issue(&set.ca)
         .unwrap();
-    let der = node.certificate().der();
-    verify(set.ca.certificate().der(), der, KeyUsage::server_auth()).unwrap();
+    let der = &node.certificate().to_der();
+    verify(&set.ca.certificate().to_der(), der, KeyUsage::server_auth()).unwrap();
     name_ok(der, "fd00::11").unwrap();
-    let leaf = CertificateDer::from(der);
+    let leaf = CertificateDer::from(node.certificate());
     let ee = EndEntityCert::try_from(&leaf).unwrap();
     ee.verify_is_valid_for_subject_name(&ServerName::try_from("etcd-1.cluster.local").unwrap())
         .unwrap();

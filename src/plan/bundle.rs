@@ -2,7 +2,7 @@
 //! certificate and key, with the plan they came from), and the accessors to its parts. Its
 //! rendering and writing live in `render` and `write`.
 
-use crate::cert::CertifiedKey;
+use crate::certified_key::CertifiedKey;
 use crate::issuer::Issuer;
 
 use super::spec::ClusterPlan;

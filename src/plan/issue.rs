@@ -2,7 +2,7 @@
 //! makes its own, and every member's and user's certificate, signed on as many threads as there
 //! are cores, gathered into a [`ClusterBundle`].
 
-use crate::cert::CertifiedKey;
+use crate::certified_key::CertifiedKey;
 use crate::client::ClientCert;
 use crate::error::Error;
 use crate::issuer::Issuer;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::cert::CertifiedKey;
+use crate::certified_key::CertifiedKey;
 use crate::error::Error;
 use crate::fs::{self, OutFile};
 use crate::key::KeyFormat;
@@ -86,7 +86,7 @@ impl ClusterBundle {
             ),
         ];
         if self.ca_generated {
-            let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
+            let ca_key = self.ca.certified_key().private_key().to_pem(KeyFormat::Pkcs1)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = vec![(PathBuf::from("ca"), ca_files)];
@@ -141,12 +141,12 @@ fn leaf_files(
         root_file(root_cert),
         (
             format!("{stem}.cert"),
-            Zeroizing::new(ck.cert_pem()?),
+            Zeroizing::new(ck.certificate().to_pem()?),
             fs::PUBLIC,
         ),
         (
             format!("{stem}.key"),
-            ck.key_pem(KeyFormat::Pkcs1)?,
+            ck.private_key().to_pem(KeyFormat::Pkcs1)?,
             fs::SECRET,
         ),
         (config_name.into(), Zeroizing::new(config), fs::PUBLIC),
