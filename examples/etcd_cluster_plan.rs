@@ -1,5 +1,5 @@
 //! `etcd_cluster_plan`: a whole etcd cluster's certificates, keys and configuration from one
-//! TOML plan (see `etcd_pki::plan` for the format and the layout written).
+//! TOML plan (see `etcd_pki::ClusterPlan` for the format and the layout written).
 //!
 //! ```text
 //! etcd_cluster_plan cluster.toml -o ./cluster
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use etcd_pki::plan::ClusterPlan;
+use etcd_pki::ClusterPlan;
 use etcd_pki::{Issuer, Passphrase};
 
 /// Generate an etcd cluster's PKI and member configuration from a TOML plan.

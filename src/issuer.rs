@@ -12,13 +12,13 @@ use x509_cert::ext::pkix::{SubjectAltName, SubjectKeyIdentifier};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
+use crate::alt_names::{AltNames, BadAltName, split_general_names};
 use crate::cert::Certificate;
 use crate::certified_key::{self, CertifiedKey};
 use crate::error::Error;
 use crate::key::{KeyAlgorithm, PrivateKey};
 #[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
-use crate::alt_names::{AltNames, BadAltName, split_general_names};
 use crate::policy::RequestPolicy;
 use crate::profile::{self, LeafProfile, LeafRequest};
 use crate::request::CertificateRequest;
@@ -211,7 +211,8 @@ impl Issuer {
         spki: SubjectPublicKeyInfoOwned,
         rng: &mut R,
     ) -> Result<Certificate, Error> {
-        if request.alt_names.is_empty() && (request.subject.is_empty() || request.role == Role::Node)
+        if request.alt_names.is_empty()
+            && (request.subject.is_empty() || request.role == Role::Node)
         {
             return Err(Error::NoSubjectAltName { role: request.role });
         }

@@ -22,7 +22,7 @@ mod pem;
 #[cfg(feature = "rustls")]
 mod pki_types;
 #[cfg(feature = "plan")]
-pub mod plan;
+mod plan;
 mod policy;
 mod profile;
 mod request;
@@ -41,7 +41,6 @@ pub use issuer::Issuer;
 pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
 pub use keygen::KeyGenerator;
 pub use name::{CommonName, DnsName, NameAttribute, Subject};
-pub use validity::{BACKDATE, DEFAULT_DAYS as DEFAULT_VALIDITY_DAYS};
 #[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;
 #[cfg(feature = "plan")]
@@ -51,4 +50,5 @@ pub use request::CertificateRequest;
 pub use role::Role;
 pub use root_ca::RootCa;
 pub use server::ServerCert;
+pub use validity::{BACKDATE, DEFAULT_DAYS as DEFAULT_VALIDITY_DAYS};
 pub use write_options::{WriteOptions, WrittenFiles};

@@ -240,13 +240,11 @@ fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
             what: "signature algorithm",
             detail,
         },
-        CertSignatureCheck::Check(SignatureCheck::Invalid(reason)) => {
-            Error::InvalidCertificate {
-                path: None,
-                reason: format!("its self-signature {reason} (damaged file?)"),
-                source: None,
-            }
-        }
+        CertSignatureCheck::Check(SignatureCheck::Invalid(reason)) => Error::InvalidCertificate {
+            path: None,
+            reason: format!("its self-signature {reason} (damaged file?)"),
+            source: None,
+        },
     })
 }
 
@@ -254,10 +252,7 @@ fn verify_self_signature(cert: &Certificate) -> Result<(), Error> {
 /// (basicConstraints CA:FALSE; keyUsage digitalSignature, optionally keyEncipherment;
 /// extendedKeyUsage clientAuth, or serverAuth and clientAuth; key identifiers, the authority's
 /// being this CA's; subjectAltName), or why not.
-pub(crate) fn leaf_role(
-    tbs: &TbsCertificate,
-    ca_key_id: &[u8],
-) -> Result<Role, String> {
+pub(crate) fn leaf_role(tbs: &TbsCertificate, ca_key_id: &[u8]) -> Result<Role, String> {
     use der::oid::AssociatedOid;
     use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
     let mut seen = BTreeSet::new();
@@ -300,11 +295,7 @@ pub(crate) fn leaf_role(
     }
     match tbs.get_extension::<AuthorityKeyIdentifier>() {
         Ok(Some((_, aki)))
-            if aki
-                .key_identifier
-                .as_ref()
-                .map(OctetString::as_bytes)
-                == Some(ca_key_id)
+            if aki.key_identifier.as_ref().map(OctetString::as_bytes) == Some(ca_key_id)
                 && aki.authority_cert_issuer.is_none()
                 && aki.authority_cert_serial_number.is_none() => {}
         Ok(Some(_)) => return Err("its authorityKeyIdentifier is not this CA's key".into()),
@@ -328,4 +319,3 @@ pub(crate) fn leaf_role(
         )),
     }
 }
-

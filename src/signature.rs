@@ -116,4 +116,3 @@ pub(crate) fn verify_signature(
         };
     verified.map_err(|_| SignatureCheck::Invalid("does not verify"))
 }
-

@@ -57,7 +57,11 @@ fn no_message_repeats_its_cause() {
     let errors = errors();
     let with_cause = errors.iter().filter(|e| e.source().is_some()).count();
     // Not a vacuous check: most of these errors do carry a cause.
-    assert!(with_cause >= 6, "{with_cause} of {} carry a cause", errors.len());
+    assert!(
+        with_cause >= 6,
+        "{with_cause} of {} carry a cause",
+        errors.len()
+    );
     for e in &errors {
         check_chain(e);
     }

@@ -7,8 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use etcd_pki::plan::ClusterPlan;
 use etcd_pki::CertificateRequest;
+use etcd_pki::ClusterPlan;
 use etcd_pki::{
     Certificate, Error, Issuer, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey, RootCa, ServerCert,
 };

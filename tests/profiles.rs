@@ -221,7 +221,12 @@ fn empty_subject_makes_san_critical() {
         .issue(&set.ca)
         .unwrap_err();
     assert!(
-        matches!(err, etcd_pki::Error::NoSubjectAltName { role: etcd_pki::Role::Client }),
+        matches!(
+            err,
+            etcd_pki::Error::NoSubjectAltName {
+                role: etcd_pki::Role::Client
+            }
+        ),
         "{err}"
     );
 }

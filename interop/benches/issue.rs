@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use etcd_pki::KeyFormat;
-use etcd_pki::plan::{ClusterPlan, MemberSpec};
+use etcd_pki::{ClusterPlan, MemberSpec};
 
 /// The three nodes of the cluster.
 const NODES: [IpAddr; 3] = [

@@ -32,8 +32,8 @@ fn node_request_signed_with_the_node_profile() {
             csr.ip_addresses().unwrap(),
             [ip("127.0.0.1"), ip("10.1.0.1")]
         );
-        let policy = RequestPolicy::for_node(ip("10.1.0.1"))
-            .allow_dns_name("etcd-1.local".parse().unwrap());
+        let policy =
+            RequestPolicy::for_node(ip("10.1.0.1")).allow_dns_name("etcd-1.local".parse().unwrap());
         let cert = set.ca.sign_request(&csr, Role::Node, &policy).unwrap();
         assert!(cert.is_server_auth() && cert.is_client_auth() && !cert.is_ca());
         assert_eq!(cert.dns_names(), ["etcd-1.local"]);
@@ -172,8 +172,7 @@ fn an_openssl_request_gets_our_profile_not_its_wishes() {
     );
     let csr =
         CertificateRequest::from_pem(&std::fs::read_to_string(d.join("n.csr")).unwrap()).unwrap();
-    let policy =
-        RequestPolicy::for_node(ip("10.1.0.6")).allow_common_name("node".parse().unwrap());
+    let policy = RequestPolicy::for_node(ip("10.1.0.6")).allow_common_name("node".parse().unwrap());
     let cert = set.ca.sign_request(&csr, Role::Node, &policy).unwrap();
     assert!(!cert.is_ca(), "the request's CA:TRUE is ignored");
     common::put(d, "root.cert", &set.ca.certificate().to_pem().unwrap());

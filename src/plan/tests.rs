@@ -32,7 +32,10 @@ fn toml_refusal(text: &str) -> String {
 #[test]
 fn bad_plans_are_refused() {
     let e = toml_refusal("[[member]]\nname = \"a\"\n");
-    assert!(e.contains("missing field `ips`") && e.contains("line 1"), "{e}");
+    assert!(
+        e.contains("missing field `ips`") && e.contains("line 1"),
+        "{e}"
+    );
     let e = toml_refusal("colour = 1\n[[member]]\nname = \"a\"\nips = []\n");
     assert!(e.contains("unknown field `colour`"), "{e}");
     let e = toml_refusal("key_algorithm = \"dsa\"\n");

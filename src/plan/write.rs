@@ -86,7 +86,11 @@ impl ClusterBundle {
             ),
         ];
         if self.ca_generated {
-            let ca_key = self.ca.certified_key().private_key().to_pem(KeyFormat::Pkcs1)?;
+            let ca_key = self
+                .ca
+                .certified_key()
+                .private_key()
+                .to_pem(KeyFormat::Pkcs1)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = vec![(PathBuf::from("ca"), ca_files)];
