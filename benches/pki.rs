@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
 use etcd_pki::name::CommonName;
-use etcd_pki::{ClientCert, KeyFormat, KeyGenerator, PrivateKey, RootCa, ServerCert};
+use etcd_pki::{ClientCert, KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey, RootCa, ServerCert};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rsa::pkcs8::LineEnding;
@@ -41,9 +41,13 @@ fn issue_set(keys: Vec<PrivateKey>, client: &ClientCert) -> usize {
 fn issue_one(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(1);
     let generator = KeyGenerator::new();
-    let root_key = generator.generate_rsa(2048, &mut rng).expect("keygen");
+    let root_key = generator
+        .generate(KeyAlgorithm::Rsa2048, &mut rng)
+        .expect("keygen");
     let root = RootCa::new().self_sign_with_key(root_key).expect("root");
-    let key = generator.generate_rsa(2048, &mut rng).expect("keygen");
+    let key = generator
+        .generate(KeyAlgorithm::Rsa2048, &mut rng)
+        .expect("keygen");
     let cn: CommonName = "alice".parse().expect("common name");
     let client = ClientCert::new().common_name(&cn);
     let mut group = c.benchmark_group("issue");
@@ -73,7 +77,7 @@ fn cluster(c: &mut Criterion) {
     group.bench_function("5 RSA-2048 keys as one batch, then 5 certificates", |b| {
         b.iter(|| {
             let keys = generator
-                .generate_rsa_batch(&[2048; 5], &mut rng)
+                .generate_batch(&[KeyAlgorithm::Rsa2048; 5], &mut rng)
                 .expect("keygen");
             black_box(issue_set(keys, &client))
         });

@@ -11,7 +11,7 @@ mod fs;
 mod input;
 mod issuer;
 mod key;
-pub mod keygen;
+mod keygen;
 pub mod name;
 mod parallel;
 #[cfg(feature = "encrypted-keys")]
@@ -31,8 +31,7 @@ pub use cert::{Certificate, CertifiedKey, WriteOptions, WrittenFiles};
 pub use client::ClientCert;
 pub use error::{BoxError, Error};
 pub use issuer::Issuer;
-pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
-pub use keygen::KeyGenerator;
+pub use key::{KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey};
 #[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;
 pub use root_ca::RootCa;

@@ -75,8 +75,7 @@ use crate::client::ClientCert;
 use crate::error::Error;
 use crate::fs::{self, OutFile};
 use crate::issuer::Issuer;
-use crate::key::{KeyAlgorithm, KeyFormat, PrivateKey};
-use crate::keygen::KeyGenerator;
+use crate::key::{KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey};
 use crate::name::{CommonName, DnsName};
 use crate::root_ca::RootCa;
 use crate::server::ServerCert;
@@ -386,7 +385,9 @@ impl ClusterPlan {
     /// across keys.
     fn keys(&self, n: usize) -> Result<Vec<PrivateKey>, Error> {
         match self.key_algorithm.rsa_bits() {
-            Some(bits) => KeyGenerator::new().generate_rsa_batch(&vec![bits; n], &mut rand::rng()),
+            Some(_) => {
+                KeyGenerator::new().generate_batch(&vec![self.key_algorithm; n], &mut rand::rng())
+            }
             None => (0..n)
                 .map(|_| PrivateKey::generate(self.key_algorithm))
                 .collect(),

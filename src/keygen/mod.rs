@@ -1,7 +1,8 @@
 //! Fast RSA key generation: a deep sieve and a pool of threads searching for primes.
 //!
-//! [`KeyGenerator`] makes the same keys as `rsa` 0.10's `PrivateKey::new`, in a fraction of the
-//! time. For a key of `bits` bits it draws two random odd starts of `bits / 2` bits with their top
+//! A leaf: [`generate_rsa`] returns `rsa` keys or a [`Failure`], and knows nothing of the
+//! crate's `PrivateKey` or `Error`; the public `KeyGenerator` (module `key`) wraps it. It makes
+//! the same keys as `rsa` 0.10's `PrivateKey::new`, in a fraction of the time. For a key of `bits` bits it draws two random odd starts of `bits / 2` bits with their top
 //! two bits set (so that `n = p·q` has exactly `bits` bits), and looks for the first prime at or
 //! above each start, stepping by 2 — exactly the search `rsa` 0.10 does, so that with the same
 //! seeded random number generator both find the same primes. What differs is how fast:
@@ -15,17 +16,20 @@
 //!   reduction interleaved, and the exponent processed in windows of 6 bits whose
 //!   multiplication by `2^digit` is a shift and a one-word quotient reduction — a little over
 //!   twice as fast as `crypto-primes`' test.
-//! - **A pool of threads** ([`KeyGenerator::threads`], by default the available parallelism)
+//! - **A pool of threads** (`KeyGenerator::threads`, by default the available parallelism)
 //!   testing the candidates of the searches together, lowest candidate first. The result does not
 //!   depend on the number of threads nor on their timing: a prime is only taken once every lower
 //!   candidate of its search has been ruled out, and a cancel flag stops tests that can no longer
-//!   matter. A batch ([`KeyGenerator::generate_rsa_batch`]) keeps every thread busy across keys.
+//!   matter. A batch (several sizes given to [`generate_rsa`]) keeps every thread busy across
+//!   keys.
 //!
 //! # Strength of the primality test
 //!
 //! A candidate that passes the Miller-Rabin test (base 2) is then put through a strong Lucas
 //! test with the A\* base and the checks of Baillie, Fiori and Wagstaff (2021) — the same test
-//! as `crypto-primes`' [`lucas_test`] with [`AStarBase`] and [`LucasCheck::Bpsw21`], whose base
+//! as `crypto-primes`' [`lucas_test`](crypto_primes::hazmat::lucas_test) with
+//! [`AStarBase`](crypto_primes::hazmat::AStarBase) and
+//! [`LucasCheck::Bpsw21`](crypto_primes::hazmat::LucasCheck::Bpsw21), whose base
 //! selection it reuses, done here in constant time with the Montgomery arithmetic above (a
 //! ladder over the bits of `n + 1`; `crypto-primes`' is used for other sizes). The two together
 //! are Baillie-PSW as strengthened in 2021 — exactly what [`crypto_primes::is_prime`] runs, and
@@ -37,7 +41,7 @@
 //! `crypto-bigint`'s constant-time exponentiation (`BoxedMontyForm::pow`), which shares nothing
 //! with this module's arithmetic, p and q in parallel. A prime always passes (the keys stay
 //! those of `rsa` 0.10 for a seed); a failure would mean a bug and makes key generation return
-//! [`Error::KeyGeneration`] — it fails closed, it does not search again.
+//! [`Failure::FinalCheck`] — it fails closed, it does not search again.
 //!
 //! The tests check both halves against `crypto-primes` on random numbers and primes, and run a
 //! regression corpus (`tests/data/keygen/corpus.toml`): base-2 strong and Fermat pseudoprimes
@@ -98,8 +102,8 @@ mod primality;
 mod search;
 mod sieve;
 
+use std::fmt;
 use std::num::NonZeroUsize;
-use std::sync::OnceLock;
 
 use crypto_bigint::{BitOps, BoxedUint, RandomBits};
 use rand::CryptoRng;
@@ -110,189 +114,118 @@ use self::divisor::Divisor;
 use self::primality::final_check;
 use self::search::search_primes;
 use self::sieve::SieveTable;
-use crate::error::Error;
-use crate::key::PrivateKey;
 
 /// The public exponent of every generated key.
 const PUBLIC_EXPONENT: u64 = 65_537;
-/// The smallest modulus [`KeyGenerator`] makes (the crate's minimum).
+/// The smallest modulus made (the crate's minimum).
 const MIN_BITS: usize = 2048;
-/// The largest modulus [`KeyGenerator`] makes (`rsa` 0.10's `PublicKey::MAX_SIZE`).
+/// The largest modulus made (`rsa` 0.10's `PublicKey::MAX_SIZE`).
 const MAX_BITS: usize = 8192;
 /// FIPS 186-5 A.1.3: `|p − q| > 2^(nlen/2 − 100)`.
 const PRIME_DISTANCE_MARGIN: u32 = 100;
 
-/// Generates RSA keys with a pool of threads and a deep sieve.
-///
-/// The keys are those `rsa` 0.10's `PrivateKey::new` makes from the same random number generator
-/// (same primes, same modulus; d is computed modulo λ(n) as FIPS 186-5 asks), whatever the
-/// number of threads: see the [module documentation](self) for how, and for the side-channel
-/// notes.
-///
-/// ```
-/// use std::num::NonZeroUsize;
-/// use etcd_pki::KeyGenerator;
-///
-/// // All available cores:
-/// let key = KeyGenerator::new().generate_rsa(2048, &mut rand::rng())?;
-/// assert_eq!(key.bits(), 2048);
-///
-/// // A fixed number of threads; one thread is fully sequential.
-/// let sequential = KeyGenerator::new().with_threads(NonZeroUsize::MIN);
-/// assert_eq!(sequential.threads().get(), 1);
-/// # Ok::<(), etcd_pki::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyGenerator {
-    threads: NonZeroUsize,
-}
-
-impl Default for KeyGenerator {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl KeyGenerator {
-    /// A generator using as many threads as [`std::thread::available_parallelism`] reported
-    /// the first time it was asked (one if it cannot tell).
-    #[must_use]
-    pub fn new() -> Self {
-        static PARALLELISM: OnceLock<NonZeroUsize> = OnceLock::new();
-        let threads = *PARALLELISM
-            .get_or_init(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
-        Self { threads }
-    }
-
-    /// The same generator with `threads` worker threads; `1` searches sequentially (on a
-    /// thread of its own).
-    #[must_use]
-    pub const fn with_threads(self, threads: NonZeroUsize) -> Self {
-        Self { threads }
-    }
-
-    /// The number of worker threads searching for primes.
-    #[must_use]
-    pub const fn threads(&self) -> NonZeroUsize {
-        self.threads
-    }
-
-    /// Generates an RSA key with a modulus of exactly `bits` bits and public exponent 65537.
-    ///
-    /// `rng` is only used on the calling thread, to draw the starts of the prime searches; with
-    /// a seeded generator the key is the same for any number of threads. Use a seeded generator
-    /// only in tests and benchmarks: a key is only as secret as its random source.
-    ///
-    /// ```
-    /// use etcd_pki::KeyGenerator;
-    /// use rand::{SeedableRng, rngs::StdRng};
-    ///
-    /// let generator = KeyGenerator::new();
-    /// let a = generator.generate_rsa(2048, &mut StdRng::seed_from_u64(7))?;
-    /// let b = generator.generate_rsa(2048, &mut StdRng::seed_from_u64(7))?;
-    /// assert_eq!(a.public_key_der()?, b.public_key_der()?);
-    /// # Ok::<(), etcd_pki::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// - [`Error::Unsupported`] if `bits` is below 2048 or above 8192;
-    /// - [`Error::KeyGeneration`] if `rsa` rejects the primes found (a bug).
-    pub fn generate_rsa<R: CryptoRng + ?Sized>(
-        &self,
+/// Why [`generate_rsa`] made no key.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// A modulus size outside [`MIN_BITS`]`..=`[`MAX_BITS`].
+    UnsupportedSize {
+        /// The size asked for, in bits.
         bits: usize,
-        rng: &mut R,
-    ) -> Result<PrivateKey, Error> {
-        let mut keys = self.generate_rsa_batch(&[bits], rng)?;
-        keys.pop().ok_or_else(|| Error::KeyGeneration {
-            source: "no key was generated".into(),
-        })
-    }
+    },
+    /// A prime found by the search failed the [final check](final_check): a bug in the
+    /// search's primality tests. No key is made rather than searching again.
+    FinalCheck,
+    /// `rsa` refused to make a key of the primes found (a bug); its error is the source.
+    Rejected(rsa::Error),
+}
 
-    /// Generates several RSA keys at once, one per entry of `bits` (each a modulus size), in
-    /// that order — e.g. the root CA, client and node keys of a cluster.
-    ///
-    /// The threads search for the primes of all the keys together, so that none waits while
-    /// another key is being finished. The starts of all the searches are drawn from `rng` first,
-    /// in order: with a seeded generator, the keys are those that `rsa` 0.10's
-    /// `PrivateKey::new` makes when called once per key, except in the rare case (about 1 in
-    /// 30,000 keys) that a pair of primes has to be replaced because e divides `p − 1` or
-    /// `q − 1`.
-    ///
-    /// ```
-    /// use etcd_pki::KeyGenerator;
-    ///
-    /// let keys = KeyGenerator::new().generate_rsa_batch(&[2048, 2048, 3072], &mut rand::rng())?;
-    /// let sizes: Vec<usize> = keys.iter().map(|k| k.bits()).collect();
-    /// assert_eq!(sizes, [2048, 2048, 3072]);
-    /// # Ok::<(), etcd_pki::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// - [`Error::Unsupported`] if a size is below 2048 or above 8192;
-    /// - [`Error::KeyGeneration`] if `rsa` rejects the primes found (a bug).
-    pub fn generate_rsa_batch<R: CryptoRng + ?Sized>(
-        &self,
-        bits: &[usize],
-        rng: &mut R,
-    ) -> Result<Vec<PrivateKey>, Error> {
-        let sizes = bits
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedSize { bits } => write!(
+                f,
+                "RSA-{bits}: the modulus must have {MIN_BITS} to {MAX_BITS} bits"
+            ),
+            Self::FinalCheck => f.write_str(
+                "a prime found by the search failed the final Miller-Rabin check (bases 3 and \
+                 5): this is a bug in etcd-pki's primality tests; no key was made, please report it",
+            ),
+            Self::Rejected(_) => f.write_str(
+                "the rsa crate refused to make a key of the primes found: this is a bug in \
+                 etcd-pki's key generator, please report it",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Rejected(e) => Some(e),
+            Self::UnsupportedSize { .. } | Self::FinalCheck => None,
+        }
+    }
+}
+
+/// RSA keys with public exponent 65537, one per entry of `bits` (each a modulus size, exactly
+/// that many bits), in that order, searched for by `threads` threads together.
+///
+/// The starts of all the searches are drawn from `rng` first, in order, on the calling thread:
+/// with a seeded generator, the keys are those that `rsa` 0.10's `PrivateKey::new` makes when
+/// called once per key, for any number of threads — except in the rare case (about 1 in
+/// 30,000 keys) that a pair of primes has to be replaced because e divides `p − 1` or `q − 1`
+/// (or the primes are too close), when new starts are drawn for that key after the others.
+/// d is computed modulo λ(n), as FIPS 186-5 asks (`rsa::PrivateKey::from_p_q`).
+pub(crate) fn generate_rsa<R: CryptoRng + ?Sized>(
+    bits: &[usize],
+    rng: &mut R,
+    threads: NonZeroUsize,
+) -> Result<Vec<rsa::PrivateKey>, Failure> {
+    let sizes = bits
+        .iter()
+        .map(|&b| prime_sizes(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let table = SieveTable::default_table();
+    let mut keys: Vec<Option<rsa::PrivateKey>> = vec![None; bits.len()];
+    // Keys still to make: their index and the sizes of their two primes.
+    let mut todo: Vec<(usize, (u32, u32))> = sizes.iter().copied().enumerate().collect();
+    while !todo.is_empty() {
+        // Two starts per key, p's then q's, in key order: what `rsa` draws.
+        let starts: Vec<(u32, Zeroizing<Vec<u64>>)> = todo
             .iter()
-            .map(|&b| prime_sizes(b))
-            .collect::<Result<Vec<_>, _>>()?;
-        let table = SieveTable::default_table();
-        let mut keys: Vec<Option<PrivateKey>> = vec![None; bits.len()];
-        // Keys still to make: their index and the sizes of their two primes.
-        let mut todo: Vec<(usize, (u32, u32))> = sizes.iter().copied().enumerate().collect();
-        while !todo.is_empty() {
-            // Two starts per key, p's then q's, in key order: what `rsa` draws.
-            let starts: Vec<(u32, Zeroizing<Vec<u64>>)> = todo
-                .iter()
-                .flat_map(|&(_, (p_bits, q_bits))| [p_bits, q_bits])
-                .map(|b| (b, random_start(rng, b)))
-                .collect();
-            let mut found = search_primes(table, &starts, self.threads);
-            let mut pairs = Vec::with_capacity(todo.len());
-            let mut retry = Vec::new();
-            for (&(index, (p_bits, _)), pq) in todo.iter().zip(found.chunks_exact_mut(2)) {
-                match (pq[0].take(), pq[1].take()) {
-                    (Some(p), Some(q)) if acceptable_pair(&p, &q, p_bits) => {
-                        pairs.push((index, p, q));
+            .flat_map(|&(_, (p_bits, q_bits))| [p_bits, q_bits])
+            .map(|b| (b, random_start(rng, b)))
+            .collect();
+        let mut found = search_primes(table, &starts, threads);
+        let mut pairs = Vec::with_capacity(todo.len());
+        let mut retry = Vec::new();
+        for (&(index, (p_bits, _)), pq) in todo.iter().zip(found.chunks_exact_mut(2)) {
+            match (pq[0].take(), pq[1].take()) {
+                (Some(p), Some(q)) if acceptable_pair(&p, &q, p_bits) => {
+                    pairs.push((index, p, q));
+                }
+                (p, q) => {
+                    for mut prime in [p, q].into_iter().flatten() {
+                        prime.zeroize();
                     }
-                    (p, q) => {
-                        for mut prime in [p, q].into_iter().flatten() {
-                            prime.zeroize();
-                        }
-                        retry.push((index, sizes[index]));
-                    }
+                    retry.push((index, sizes[index]));
                 }
             }
-            for (index, key) in assemble_keys(pairs, self.threads) {
-                keys[index] = Some(key?);
-            }
-            todo = retry;
         }
-        Ok(keys.into_iter().flatten().collect())
+        for (index, key) in assemble_keys(pairs, threads) {
+            keys[index] = Some(key?);
+        }
+        todo = retry;
     }
+    Ok(keys.into_iter().flatten().collect())
 }
 
 /// The sizes in bits of p and q for a modulus of `bits` bits, as `rsa` 0.10 splits it.
-fn prime_sizes(bits: usize) -> Result<(u32, u32), Error> {
-    if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err(Error::Unsupported {
-            path: None,
-            what: "key size",
-            detail: format!(
-                "RSA-{bits}: choose a modulus of {MIN_BITS} to {MAX_BITS} bits (2048, 3072 or 4096 are usual)"
-            ),
-        });
+fn prime_sizes(bits: usize) -> Result<(u32, u32), Failure> {
+    match u32::try_from(bits) {
+        Ok(b) if (MIN_BITS..=MAX_BITS).contains(&bits) => Ok((b / 2, b - b / 2)),
+        _ => Err(Failure::UnsupportedSize { bits }),
     }
-    let p_bits = u32::try_from(bits / 2).map_err(|e| Error::KeyGeneration {
-        source: Box::new(e),
-    })?;
-    let q_bits = u32::try_from(bits - bits / 2).map_err(|e| Error::KeyGeneration {
-        source: Box::new(e),
-    })?;
-    Ok((p_bits, q_bits))
 }
 
 /// A random odd integer of exactly `bits` bits with its top two bits set, drawn as `rsa` 0.10
@@ -353,12 +286,12 @@ fn acceptable_pair(p: &BoxedUint, q: &BoxedUint, p_bits: u32) -> bool {
 /// Builds the keys from their primes, spreading the work over up to `threads` threads: first
 /// the [final check](final_check) of every prime (p and q of a key in parallel), then `rsa`'s
 /// `PrivateKey::from_p_q` for the pairs that passed it. A prime that fails the check makes its
-/// key an [`Error::KeyGeneration`]: it would mean a bug in this module's primality tests, and
+/// key a [`Failure::FinalCheck`]: it would mean a bug in this module's primality tests, and
 /// the key is refused rather than searched for again.
 fn assemble_keys(
     pairs: Vec<(usize, BoxedUint, BoxedUint)>,
     threads: NonZeroUsize,
-) -> Vec<(usize, Result<PrivateKey, Error>)> {
+) -> Vec<(usize, Result<rsa::PrivateKey, Failure>)> {
     let primes: Vec<&BoxedUint> = pairs.iter().flat_map(|(_, p, q)| [p, q]).collect();
     let verdicts = crate::parallel::map(primes, threads, final_check);
     let jobs: Vec<_> = pairs
@@ -370,26 +303,13 @@ fn assemble_keys(
         if !checked {
             p.zeroize();
             q.zeroize();
-            return (
-                index,
-                Err(Error::KeyGeneration {
-                    source: FINAL_CHECK_FAILED.into(),
-                }),
-            );
+            return (index, Err(Failure::FinalCheck));
         }
         let key = rsa::PrivateKey::from_p_q(p, q, BoxedUint::from(PUBLIC_EXPONENT))
-            .map(PrivateKey::from_rsa)
-            .map_err(|e| Error::KeyGeneration {
-                source: Box::new(e),
-            });
+            .map_err(Failure::Rejected);
         (index, key)
     })
 }
-
-/// Why a key is refused when one of its primes fails the [final check](final_check).
-const FINAL_CHECK_FAILED: &str = "a prime found by the search failed the final Miller-Rabin \
-     check (bases 3 and 5): this is a bug in etcd-pki's primality tests; no key was made, \
-     please report it";
 
 #[cfg(test)]
 #[allow(clippy::cast_possible_truncation, reason = "test sizes are small")]

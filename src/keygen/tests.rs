@@ -682,12 +682,10 @@ fn pairs_too_close_are_refused() {
 fn keys_match_rsa_0_10() {
     // Same seed: same primes as rsa's own PrivateKey::new, for any number of threads.
     for (seed, bits, threads) in [(11, 2048, 1), (12, 2048, 2), (13, 3072, 3)] {
-        let ours = KeyGenerator::new()
-            .with_threads(NonZeroUsize::new(threads).unwrap())
-            .generate_rsa(bits, &mut StdRng::seed_from_u64(seed))
-            .unwrap();
+        let threads = NonZeroUsize::new(threads).unwrap();
+        let ours = generate_rsa(&[bits], &mut StdRng::seed_from_u64(seed), threads).unwrap();
         let theirs = rsa::PrivateKey::new(&mut StdRng::seed_from_u64(seed), bits).unwrap();
-        assert_eq!(ours, PrivateKey::from_rsa(rsa_with_lambda(&theirs)));
+        assert_eq!(ours, [rsa_with_lambda(&theirs)]);
     }
 }
 
@@ -703,15 +701,57 @@ fn rsa_with_lambda(key: &rsa::PrivateKey) -> rsa::PrivateKey {
     .unwrap()
 }
 
+/// Sizes that are not a multiple of 128 bits (primes of sizes the fast tests do not cover,
+/// p and q of different sizes) make valid keys, those of rsa 0.10 for a seed: a batch from one
+/// RNG is the keys of successive calls.
+#[test]
+fn odd_sizes_make_the_keys_of_rsa_0_10() {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    let sizes = [2050, 2049, 2048];
+    let ours = generate_rsa(&sizes, &mut StdRng::seed_from_u64(21), NonZeroUsize::MIN).unwrap();
+    let mut rng = StdRng::seed_from_u64(21);
+    for (key, bits) in ours.iter().zip(sizes) {
+        key.validate().unwrap();
+        assert_eq!(key.n().as_ref().bit_width_vartime() as usize, bits);
+        let primes = key.primes();
+        assert_eq!(primes[0].as_ref().bit_width_vartime() as usize, bits / 2);
+        assert_eq!(
+            primes[1].as_ref().bit_width_vartime() as usize,
+            bits - bits / 2
+        );
+        let theirs = rsa::PrivateKey::new(&mut rng, bits).unwrap();
+        assert_eq!(*key, rsa_with_lambda(&theirs), "RSA-{bits}");
+    }
+}
+
 #[test]
 fn sizes_out_of_range_are_refused() {
-    let g = KeyGenerator::new();
     let mut rng = StdRng::seed_from_u64(8);
-    for bits in [0, 1024, 2047, 8193] {
-        assert!(matches!(
-            g.generate_rsa(bits, &mut rng),
-            Err(Error::Unsupported { .. })
-        ));
+    for bits in [0, 1024, 2047, 8193, usize::MAX] {
+        for threads in [1, 2] {
+            let threads = NonZeroUsize::new(threads).unwrap();
+            match generate_rsa(&[2048, bits], &mut rng, threads) {
+                Err(Failure::UnsupportedSize { bits: b }) => assert_eq!(b, bits),
+                other => panic!("RSA-{bits}: {other:?}"),
+            }
+        }
     }
-    assert!(g.generate_rsa_batch(&[], &mut rng).unwrap().is_empty());
+    assert!(
+        generate_rsa(&[], &mut rng, NonZeroUsize::MIN)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The failure's message is its own, its cause (for `rsa`'s refusal) the source, not repeated.
+#[test]
+fn failures_say_what_failed_without_repeating_the_cause() {
+    use std::error::Error as _;
+    let rejected = Failure::Rejected(rsa::Error::InvalidPrime);
+    let source = rejected.source().expect("rsa's error as the source");
+    assert!(!rejected.to_string().contains(&source.to_string()));
+    assert!(rejected.to_string().contains("bug"), "{rejected}");
+    assert!(Failure::FinalCheck.source().is_none());
+    let size = Failure::UnsupportedSize { bits: 1024 };
+    assert!(size.to_string().contains("RSA-1024") && size.source().is_none());
 }
