@@ -58,7 +58,7 @@ fn issue_one(c: &mut Criterion) {
         b.iter(|| {
             let issued = client.issue_with_key(&root, key.clone()).expect("issue");
             black_box(issued.certificate().to_pem().expect("pem"));
-            black_box(key.to_pem(KeyFormat::Pkcs1).expect("pem"));
+            black_box(key.to_pem(KeyFormat::Traditional).expect("pem"));
         });
     });
     group.finish();

@@ -867,7 +867,7 @@ impl ClusterBundle {
         let pem = |ck: &CertifiedKey| -> Result<(Zeroizing<String>, Zeroizing<String>), Error> {
             Ok((
                 Zeroizing::new(ck.cert_pem()?),
-                ck.key_pem(KeyFormat::Pkcs1)?,
+                ck.key_pem(KeyFormat::Traditional)?,
             ))
         };
         let mut ca_files = vec![
@@ -883,7 +883,7 @@ impl ClusterBundle {
             ),
         ];
         if self.ca_generated {
-            let ca_key = self.ca.certified_key().key_pem(KeyFormat::Pkcs1)?;
+            let ca_key = self.ca.certified_key().key_pem(KeyFormat::Traditional)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
         dirs.push((PathBuf::from("ca"), ca_files));

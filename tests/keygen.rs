@@ -12,7 +12,7 @@ use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
 /// The `rsa` view of a key, through its PKCS#1 encoding.
 fn rsa_key(key: &PrivateKey) -> rsa::PrivateKey {
-    let pem = key.to_pem(KeyFormat::Pkcs1).expect("PKCS#1 encoding");
+    let pem = key.to_pem(KeyFormat::Traditional).expect("PKCS#1 encoding");
     rsa::PrivateKey::from_pkcs1_pem(&pem).expect("rsa parses the key")
 }
 

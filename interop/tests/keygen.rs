@@ -23,7 +23,7 @@ fn openssl_accepts_the_keys() {
         )
         .unwrap();
     for (i, key) in keys.iter().enumerate() {
-        for format in [KeyFormat::Pkcs1, KeyFormat::Pkcs8] {
+        for format in [KeyFormat::Traditional, KeyFormat::Pkcs8] {
             let path = dir.path().join(format!("key{i}-{format:?}.pem"));
             std::fs::write(&path, key.to_pem(format).unwrap().as_bytes()).unwrap();
             let out = Command::new("openssl")

@@ -52,7 +52,11 @@ fn write_set(dir: &Path, ca: &Issuer) -> (String, String) {
         .unwrap();
     let client = ClientCert::new().issue(ca).unwrap();
     put(dir, "node.cert", &node.cert_pem().unwrap());
-    put(dir, "node.key", &node.key_pem(KeyFormat::Pkcs1).unwrap());
+    put(
+        dir,
+        "node.key",
+        &node.key_pem(KeyFormat::Traditional).unwrap(),
+    );
     put(dir, "client.cert", &client.cert_pem().unwrap());
     ("node.cert".into(), "client.cert".into())
 }
@@ -302,12 +306,16 @@ fn loopback_tls_handshake_with_openssl_s_server() {
     let set = common::set();
     put(d, "root.cert", &set.ca.certificate().to_pem().unwrap());
     put(d, "node.cert", &set.node.cert_pem().unwrap());
-    put(d, "node.key", &set.node.key_pem(KeyFormat::Pkcs1).unwrap());
+    put(
+        d,
+        "node.key",
+        &set.node.key_pem(KeyFormat::Traditional).unwrap(),
+    );
     put(d, "client.cert", &set.client.cert_pem().unwrap());
     put(
         d,
         "client.key",
-        &set.client.key_pem(KeyFormat::Pkcs1).unwrap(),
+        &set.client.key_pem(KeyFormat::Traditional).unwrap(),
     );
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

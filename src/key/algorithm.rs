@@ -79,13 +79,19 @@ impl std::str::FromStr for KeyAlgorithm {
 }
 
 /// The encoding of a private key PEM file.
+///
+/// | Format | RSA key | ECDSA key |
+/// |---|---|---|
+/// | [`Traditional`](Self::Traditional) (default) | PKCS#1 `RSA PRIVATE KEY` | SEC1 `EC PRIVATE KEY` |
+/// | [`Pkcs8`](Self::Pkcs8) | PKCS#8 `PRIVATE KEY` | PKCS#8 `PRIVATE KEY` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum KeyFormat {
-    /// The algorithm's own ("traditional") format, the default: PKCS#1 `RSA PRIVATE KEY` for
-    /// RSA, what `gen_etcd_certs.py` writes; SEC1 `EC PRIVATE KEY` for ECDSA.
+    /// The algorithm's own format, what OpenSSL calls the "traditional" one, the default:
+    /// PKCS#1 (`RSA PRIVATE KEY`) for an RSA key, what `gen_etcd_certs.py` writes; SEC1
+    /// (`EC PRIVATE KEY`, RFC 5915) for an ECDSA key, what `openssl ecparam -genkey` writes.
     #[default]
-    Pkcs1,
-    /// PKCS#8 `PRIVATE KEY`, what `openssl genrsa`/`genpkey` of OpenSSL 3 writes.
+    Traditional,
+    /// PKCS#8 (`PRIVATE KEY`) for any key, what `openssl genrsa`/`genpkey` of OpenSSL 3 writes.
     Pkcs8,
 }

@@ -202,20 +202,24 @@ impl PrivateKey {
     pub fn to_pem(&self, format: KeyFormat) -> Result<Zeroizing<String>, Error> {
         let fail = |e: &dyn fmt::Display| Error::encoding("private key", e.to_string());
         match (&self.inner, format) {
-            (Inner::Rsa(key), KeyFormat::Pkcs1) => {
+            (Inner::Rsa(key), KeyFormat::Traditional) => {
                 key.to_pkcs1_pem(LineEnding::LF).map_err(|e| fail(&e))
             }
             (Inner::Rsa(key), KeyFormat::Pkcs8) => {
                 key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
             }
             #[cfg(feature = "ecdsa")]
-            (Inner::P256(key), KeyFormat::Pkcs1) => p256::SecretKey::from(key.as_nonzero_scalar())
-                .to_sec1_pem(LineEnding::LF)
-                .map_err(|e| fail(&e)),
+            (Inner::P256(key), KeyFormat::Traditional) => {
+                p256::SecretKey::from(key.as_nonzero_scalar())
+                    .to_sec1_pem(LineEnding::LF)
+                    .map_err(|e| fail(&e))
+            }
             #[cfg(feature = "ecdsa")]
-            (Inner::P384(key), KeyFormat::Pkcs1) => p384::SecretKey::from(key.as_nonzero_scalar())
-                .to_sec1_pem(LineEnding::LF)
-                .map_err(|e| fail(&e)),
+            (Inner::P384(key), KeyFormat::Traditional) => {
+                p384::SecretKey::from(key.as_nonzero_scalar())
+                    .to_sec1_pem(LineEnding::LF)
+                    .map_err(|e| fail(&e))
+            }
             #[cfg(feature = "ecdsa")]
             (Inner::P256(key), KeyFormat::Pkcs8) => {
                 key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))

@@ -27,7 +27,7 @@ use crate::error::Error;
 /// use etcd_pki::{KeyAlgorithm, KeyFormat, PrivateKey};
 ///
 /// let key = PrivateKey::generate(KeyAlgorithm::Rsa2048)?;
-/// let pem = key.to_pem(KeyFormat::Pkcs1)?;
+/// let pem = key.to_pem(KeyFormat::Traditional)?;
 /// assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
 /// assert_eq!(PrivateKey::from_pem(&pem)?.public_key_der()?, key.public_key_der()?);
 /// assert_eq!(format!("{key:?}"), "PrivateKey(RSA-2048)");

@@ -24,7 +24,7 @@ fn generated_key_has_requested_size() {
 #[test]
 fn pem_round_trips_in_both_formats() {
     let key = test_key();
-    let pkcs1 = key.to_pem(KeyFormat::Pkcs1).unwrap();
+    let pkcs1 = key.to_pem(KeyFormat::Traditional).unwrap();
     assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
     let pkcs8 = key.to_pem(KeyFormat::Pkcs8).unwrap();
     assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----\n"));
@@ -76,7 +76,7 @@ fn encrypted_pkcs8_round_trip() {
     let err = PrivateKey::from_encrypted_pem(&pem, &wrong).unwrap_err();
     assert!(matches!(err, Error::KeyDecryption { .. }), "{err}");
     // A plain key given with a passphrase is read as it is.
-    let plain = key.to_pem(KeyFormat::Pkcs1).unwrap();
+    let plain = key.to_pem(KeyFormat::Traditional).unwrap();
     assert!(PrivateKey::from_encrypted_pem(&plain, &pass).unwrap() == key);
 }
 
@@ -120,7 +120,7 @@ fn ecdsa_keys_round_trip_in_both_formats() {
         assert_eq!(key.algorithm(), Some(alg));
         assert_eq!(key.bits(), bits);
         assert_eq!(format!("{key:?}"), format!("PrivateKey({label})"));
-        let sec1 = key.to_pem(KeyFormat::Pkcs1).unwrap();
+        let sec1 = key.to_pem(KeyFormat::Traditional).unwrap();
         assert!(
             sec1.starts_with("-----BEGIN EC PRIVATE KEY-----\n"),
             "{label}"
