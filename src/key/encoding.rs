@@ -1,8 +1,6 @@
 //! Reading and writing private keys: PEM and DER, PKCS#1 and SEC1 (the traditional formats),
 //! PKCS#8, encrypted PKCS#8; every key read is checked as [`checks`](super::checks) says.
 
-use std::fmt;
-
 use der::{Decode, pem::LineEnding};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, PrivateKeyInfoRef};
@@ -18,7 +16,7 @@ use super::checks::{
 #[cfg(feature = "ecdsa")]
 use super::checks::{P256_CURVE, P384_CURVE, curve_name};
 use super::{Inner, KeyFormat, PrivateKey};
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 #[cfg(feature = "encrypted-keys")]
 use crate::passphrase::Passphrase;
 use crate::pem;
@@ -77,8 +75,13 @@ impl PrivateKey {
             path: None,
             source: Box::new(e),
         };
-        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(&block.der[..])
-            .map_err(|e| invalid_key(format!("not an encrypted PKCS#8 key ({e})"), e))?;
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(&block.der[..]).map_err(|e| {
+            invalid_key(
+                "it is labelled an encrypted PKCS#8 key but its contents are not one; the \
+                     file may be truncated or edited",
+                e,
+            )
+        })?;
         let plain = info.decrypt(passphrase.as_bytes()).map_err(decrypt_err)?;
         Self::from_pkcs8_der(plain.as_bytes())
     }
@@ -105,18 +108,18 @@ impl PrivateKey {
     /// Parses a DER PKCS#1 `RSAPrivateKey`.
     fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
         precheck_rsa(der)?;
-        let key = rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| invalid_key(damaged(&e), e))?;
+        let key = rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| invalid_key(DAMAGED, e))?;
         Self::checked_rsa(key)
     }
 
     /// Parses a DER PKCS#8 `PrivateKeyInfo`.
     fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
-        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| invalid_key(damaged(&e), e))?;
+        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| invalid_key(DAMAGED, e))?;
         match info.algorithm.oid {
             RSA_ENCRYPTION => {
                 precheck_rsa(info.private_key.as_bytes())?;
                 let key = rsa::PrivateKey::from_pkcs8_der(der)
-                    .map_err(|e| invalid_key(e.to_string(), e))?;
+                    .map_err(|e| invalid_key(damaged("RSA key"), e))?;
                 Self::checked_rsa(key)
             }
             #[cfg(not(feature = "ecdsa"))]
@@ -126,18 +129,18 @@ impl PrivateKey {
                 let curve = info
                     .algorithm
                     .parameters_oid()
-                    .map_err(|e| invalid_key("EC key without a named curve".into(), e))?;
+                    .map_err(|e| invalid_key("EC key without a named curve", e))?;
                 match curve {
                     P256_CURVE => p256::ecdsa::SigningKey::from_pkcs8_der(der)
                         .map(|k| Self {
                             inner: Inner::P256(Box::new(k)),
                         })
-                        .map_err(|e| invalid_key(e.to_string(), e)),
+                        .map_err(|e| invalid_key(damaged("ECDSA P-256 key"), e)),
                     P384_CURVE => p384::ecdsa::SigningKey::from_pkcs8_der(der)
                         .map(|k| Self {
                             inner: Inner::P384(Box::new(k)),
                         })
-                        .map_err(|e| invalid_key(e.to_string(), e)),
+                        .map_err(|e| invalid_key(damaged("ECDSA P-384 key"), e)),
                     other => Err(unsupported_algorithm(&format!(
                         "ECDSA {} keys are not supported",
                         curve_name(other)
@@ -160,38 +163,42 @@ impl PrivateKey {
     /// Parses a DER SEC1 `ECPrivateKey` (P-256 or P-384, told apart by the curve parameter).
     #[cfg(feature = "ecdsa")]
     fn from_sec1_der(der: &[u8]) -> Result<Self, Error> {
-        if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
-            return Ok(Self {
-                inner: Inner::P256(Box::new(k.into())),
-            });
-        }
-        match p384::SecretKey::from_sec1_der(der) {
-            Ok(k) => Ok(Self {
-                inner: Inner::P384(Box::new(k.into())),
-            }),
-            Err(e) => match sec1_curve(der) {
-                Some(curve) if curve != P256_CURVE && curve != P384_CURVE => {
-                    Err(unsupported_algorithm(&format!(
-                        "ECDSA {} keys are not supported",
-                        curve_name(curve)
-                    )))
-                }
-                _ => Err(Error::Unsupported {
-                    path: None,
-                    what: "key algorithm",
-                    detail: format!(
-                        "not a P-256 or P-384 EC key ({e}); use RSA (2048 to 8192 bits), ECDSA P-256 or ECDSA P-384"
-                    ),
-                }),
-            },
-        }
+        let p256_error = match p256::SecretKey::from_sec1_der(der) {
+            Ok(k) => {
+                return Ok(Self {
+                    inner: Inner::P256(Box::new(k.into())),
+                });
+            }
+            Err(e) => e,
+        };
+        let p384_error = match p384::SecretKey::from_sec1_der(der) {
+            Ok(k) => {
+                return Ok(Self {
+                    inner: Inner::P384(Box::new(k.into())),
+                });
+            }
+            Err(e) => e,
+        };
+        Err(match sec1_curve(der) {
+            Some(P256_CURVE) => invalid_key(damaged("ECDSA P-256 key"), p256_error),
+            Some(P384_CURVE) => invalid_key(damaged("ECDSA P-384 key"), p384_error),
+            Some(curve) => unsupported_algorithm(&format!(
+                "ECDSA {} keys are not supported",
+                curve_name(curve)
+            )),
+            None => invalid_key(
+                "its contents are not a P-256 or P-384 EC key, or are incomplete or damaged; the \
+                 file may be truncated or edited",
+                p384_error,
+            ),
+        })
     }
 
     fn checked_rsa(key: rsa::PrivateKey) -> Result<Self, Error> {
         check_rsa_size(key.size() * 8)?;
         check_rsa_exponent(&key.e().to_be_bytes())?;
         key.validate()
-            .map_err(|e| invalid_key("inconsistent RSA key".into(), e))?;
+            .map_err(|e| invalid_key("inconsistent RSA key", e))?;
         Ok(Self::from_rsa(key))
     }
 
@@ -200,33 +207,32 @@ impl PrivateKey {
     /// # Errors
     /// [`Error::Encoding`] if encoding fails (a bug).
     pub fn to_pem(&self, format: KeyFormat) -> Result<Zeroizing<String>, Error> {
-        let fail = |e: &dyn fmt::Display| Error::encoding("private key", e.to_string());
         match (&self.inner, format) {
             (Inner::Rsa(key), KeyFormat::Traditional) => {
-                key.to_pkcs1_pem(LineEnding::LF).map_err(|e| fail(&e))
+                key.to_pkcs1_pem(LineEnding::LF).map_err(encoding_failed)
             }
             (Inner::Rsa(key), KeyFormat::Pkcs8) => {
-                key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
+                key.to_pkcs8_pem(LineEnding::LF).map_err(encoding_failed)
             }
             #[cfg(feature = "ecdsa")]
             (Inner::P256(key), KeyFormat::Traditional) => {
                 p256::SecretKey::from(key.as_nonzero_scalar())
                     .to_sec1_pem(LineEnding::LF)
-                    .map_err(|e| fail(&e))
+                    .map_err(encoding_failed)
             }
             #[cfg(feature = "ecdsa")]
             (Inner::P384(key), KeyFormat::Traditional) => {
                 p384::SecretKey::from(key.as_nonzero_scalar())
                     .to_sec1_pem(LineEnding::LF)
-                    .map_err(|e| fail(&e))
+                    .map_err(encoding_failed)
             }
             #[cfg(feature = "ecdsa")]
             (Inner::P256(key), KeyFormat::Pkcs8) => {
-                key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
+                key.to_pkcs8_pem(LineEnding::LF).map_err(encoding_failed)
             }
             #[cfg(feature = "ecdsa")]
             (Inner::P384(key), KeyFormat::Pkcs8) => {
-                key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))
+                key.to_pkcs8_pem(LineEnding::LF).map_err(encoding_failed)
             }
         }
     }
@@ -257,10 +263,15 @@ const KEY_LABELS: &[&str] = &[
 ];
 const KEY_LABELS_TEXT: &str = "RSA PRIVATE KEY' or 'PRIVATE KEY";
 
-fn invalid_key(reason: String, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+/// The error for key data that does not decode: `reason` in our words, the parser's error as
+/// the source.
+fn invalid_key(
+    reason: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
     Error::InvalidKey {
         path: None,
-        reason,
+        reason: reason.into(),
         source: Some(Box::new(source)),
     }
 }
@@ -286,7 +297,15 @@ fn sec1_curve(der: &[u8]) -> Option<spki::ObjectIdentifier> {
         .flatten()
 }
 
+/// The error for a private key that does not encode (a bug).
+fn encoding_failed(e: impl Into<BoxError>) -> Error {
+    Error::encoding("private key", e)
+}
+
 /// The reason given for key data that does not decode.
-fn damaged(e: &dyn fmt::Display) -> String {
-    format!("its contents are incomplete or damaged ({e}); the file may be truncated or edited")
+const DAMAGED: &str = "its contents are incomplete or damaged; the file may be truncated or edited";
+
+/// The reason given for a key of a known algorithm (`what`) that does not decode.
+fn damaged(what: &str) -> String {
+    format!("its {what} is incomplete or damaged; the file may be truncated or edited")
 }

@@ -288,11 +288,15 @@ mod tests {
     #[test]
     #[cfg(not(feature = "ecdsa"))]
     fn a_batch_with_ecdsa_is_refused_without_the_feature() {
+        use rand::Rng as _;
         let algorithms = [KeyAlgorithm::Rsa4096, KeyAlgorithm::EcdsaP256];
+        let mut rng = StdRng::seed_from_u64(5);
         let e = KeyGenerator::new()
-            .generate_batch(&algorithms, &mut StdRng::seed_from_u64(5))
+            .generate_batch(&algorithms, &mut rng)
             .unwrap_err();
         assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
         assert!(e.to_string().contains("`ecdsa` feature"), "{e}");
+        // Nothing was drawn from the RNG: no start of a prime search.
+        assert_eq!(rng.next_u64(), StdRng::seed_from_u64(5).next_u64());
     }
 }
