@@ -1,7 +1,7 @@
 //! The strong Lucas test of Baillie, Fiori and Wagstaff (2021) in constant time, on the
-//! Montgomery arithmetic of [`mont`]: the second half of Baillie-PSW for the common prime sizes.
-//! `.ci/check-constant-time.sh` checks [`lucas_bpsw21`] of the release binary for conditional
-//! jumps on data.
+//! Montgomery arithmetic of [`mont`](super::mont): the second half of Baillie-PSW for the
+//! common prime sizes. `.ci/check-constant-time.sh` checks [`lucas_bpsw21`] of the release
+//! binary for conditional jumps on data.
 
 use zeroize::Zeroize as _;
 

@@ -150,7 +150,7 @@ fn column<const N: usize, const K: usize>(
     }
 }
 
-/// Calls [`column`] for each listed column index.
+/// Calls [`column()`] for each listed column index.
 macro_rules! columns {
     ($args:tt; $($k:literal)*) => {
         $( columns!(@one $args $k); )*
