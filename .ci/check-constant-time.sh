@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that the release build of the key generator's constant-time arithmetic has no
 # conditional jumps on secret data: disassembles the Montgomery squaring, the Miller-Rabin and
-# the Lucas test (src/keygen.rs, module `mont`) of the release unit-test binary and fails on
+# the Lucas test (src/keygen/mont.rs and lucas.rs) of the release unit-test binary and fails on
 #  1. any jump on sign, overflow, parity or a signed comparison (js, jns, jo, jl, jg, ...): how
 #     masked corrections come out when the optimiser turns them back into branches;
 #  2. any conditional jump whose flags come from arithmetic (add/sub/adc/sbb/and/or/xor/shift/
@@ -30,7 +30,7 @@ awk -v MR="$MR_BUDGET" -v LUCAS="$LUCAS_BUDGET" '
 function report(kind, text) { bad++; printf "%s: %s\n  %s\n", kind, fn, text }
 /^[0-9a-f]+ <.*>:$/ {
   fn = ""
-  if ($0 ~ /<etcd_pki::keygen::mont::(square|miller_rabin_base_2|lucas_bpsw21)(::\{\{closure\}\})?>:$/) {
+  if ($0 ~ /<etcd_pki::keygen::(mont::(square|miller_rabin_base_2)|lucas::lucas_bpsw21)(::\{\{closure\}\})?>:$/) {
     fn = $0; family = ($0 ~ /square/) ? "square" : ($0 ~ /miller_rabin/) ? "mr" : "lucas"
     if ($0 !~ /closure/) seen[family]++
   }

@@ -11,8 +11,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
-use etcd_pki::CommonName;
-use etcd_pki::{ClientCert, KeyFormat, KeyGenerator, PrivateKey, RootCa, ServerCert};
+use etcd_pki::{
+    ClientCert, CommonName, KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey, RootCa, ServerCert,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rsa::pkcs8::LineEnding;
@@ -41,9 +42,13 @@ fn issue_set(keys: Vec<PrivateKey>, client: &ClientCert) -> usize {
 fn issue_one(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(1);
     let generator = KeyGenerator::new();
-    let root_key = generator.generate_rsa(2048, &mut rng).expect("keygen");
+    let root_key = generator
+        .generate(KeyAlgorithm::Rsa2048, &mut rng)
+        .expect("keygen");
     let root = RootCa::new().self_sign_with_key(root_key).expect("root");
-    let key = generator.generate_rsa(2048, &mut rng).expect("keygen");
+    let key = generator
+        .generate(KeyAlgorithm::Rsa2048, &mut rng)
+        .expect("keygen");
     let cn: CommonName = "alice".parse().expect("common name");
     let client = ClientCert::new().common_name(cn);
     let mut group = c.benchmark_group("issue");
@@ -54,7 +59,7 @@ fn issue_one(c: &mut Criterion) {
         b.iter(|| {
             let issued = client.issue_with_key(&root, key.clone()).expect("issue");
             black_box(issued.certificate().to_pem().expect("pem"));
-            black_box(key.to_pem(KeyFormat::Pkcs1).expect("pem"));
+            black_box(key.to_pem(KeyFormat::Traditional).expect("pem"));
         });
     });
     group.finish();
@@ -73,7 +78,7 @@ fn cluster(c: &mut Criterion) {
     group.bench_function("5 RSA-2048 keys as one batch, then 5 certificates", |b| {
         b.iter(|| {
             let keys = generator
-                .generate_rsa_batch(&[2048; 5], &mut rng)
+                .generate_batch(&[KeyAlgorithm::Rsa2048; 5], &mut rng)
                 .expect("keygen");
             black_box(issue_set(keys, &client))
         });

@@ -241,7 +241,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         .key_format(if args.pkcs8 {
             KeyFormat::Pkcs8
         } else {
-            KeyFormat::Pkcs1
+            KeyFormat::Traditional
         });
     let algorithm = KeyAlgorithm::from(args.key_type);
     let passphrase = passphrase(args)?;

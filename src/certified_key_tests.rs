@@ -53,7 +53,7 @@ fn write_then_load_round_trips_every_algorithm_and_key_format() {
             "EC PRIVATE KEY"
         };
         for (format, label) in [
-            (KeyFormat::Pkcs1, traditional),
+            (KeyFormat::Traditional, traditional),
             (KeyFormat::Pkcs8, "PRIVATE KEY"),
         ] {
             let stem = format!("{algorithm}-{format:?}");

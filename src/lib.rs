@@ -12,7 +12,7 @@ mod fs;
 mod input;
 mod issuer;
 mod key;
-pub mod keygen;
+mod keygen;
 mod name;
 mod parallel;
 mod params;
@@ -38,8 +38,7 @@ pub use certified_key::CertifiedKey;
 pub use client::ClientCert;
 pub use error::{BoxError, Error};
 pub use issuer::Issuer;
-pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
-pub use keygen::KeyGenerator;
+pub use key::{KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey};
 pub use name::{CommonName, DnsName, NameAttribute, Subject};
 #[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;

@@ -71,7 +71,7 @@ fn a_key_or_other_block_in_a_bundle_is_an_error_naming_it() {
     let key = common::set()
         .node
         .private_key()
-        .to_pem(KeyFormat::Pkcs1)
+        .to_pem(KeyFormat::Traditional)
         .unwrap();
     let text = format!("{}{}{}", pems[0], *key, pems[1]);
     let e = Certificate::bundle_from_pem(&text).unwrap_err();

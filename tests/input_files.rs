@@ -86,13 +86,21 @@ fn pem_as_other_tools_write_it_is_read() {
         }
     }
     let keys = [
-        ("PKCS#1", rsa.clone(), rsa.to_pem(KeyFormat::Pkcs1).unwrap()),
+        (
+            "PKCS#1",
+            rsa.clone(),
+            rsa.to_pem(KeyFormat::Traditional).unwrap(),
+        ),
         (
             "PKCS#8 RSA",
             rsa.clone(),
             rsa.to_pem(KeyFormat::Pkcs8).unwrap(),
         ),
-        ("SEC1", ec.clone(), ec.to_pem(KeyFormat::Pkcs1).unwrap()),
+        (
+            "SEC1",
+            ec.clone(),
+            ec.to_pem(KeyFormat::Traditional).unwrap(),
+        ),
         (
             "PKCS#8 EC",
             ec.clone(),
@@ -299,7 +307,7 @@ fn other_blocks_before_or_beside_the_wanted_one_are_skipped() {
         .self_sign()
         .unwrap();
     let key = ca.certified_key().private_key();
-    let sec1 = key.to_pem(KeyFormat::Pkcs1).unwrap();
+    let sec1 = key.to_pem(KeyFormat::Traditional).unwrap();
     let params = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
     let k = PrivateKey::from_pem(&format!("{params}{}", &*sec1)).unwrap();
     assert!(k == *key);

@@ -27,9 +27,9 @@ fn valid() -> &'static Valid {
         Valid {
             cert_pem: set.ca.certificate().to_pem().unwrap(),
             cert_der: set.ca.certificate().to_der(),
-            key_pkcs1: key.to_pem(KeyFormat::Pkcs1).unwrap().to_string(),
+            key_pkcs1: key.to_pem(KeyFormat::Traditional).unwrap().to_string(),
             key_pkcs8: key.to_pem(KeyFormat::Pkcs8).unwrap().to_string(),
-            key_sec1: ec.to_pem(KeyFormat::Pkcs1).unwrap().to_string(),
+            key_sec1: ec.to_pem(KeyFormat::Traditional).unwrap().to_string(),
             key_encrypted: ec
                 .to_encrypted_pem(&Passphrase::new("pw").unwrap())
                 .unwrap()

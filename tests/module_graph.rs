@@ -125,7 +125,10 @@ fn the_modules_form_no_cycle() {
     }
     // A reference to a directory module from outside counts as one to the module itself.
     let known: BTreeSet<String> = graph.keys().cloned().collect();
-    assert!(known.contains("issuer") && known.contains("plan::spec"), "{known:?}");
+    assert!(
+        known.contains("issuer") && known.contains("plan::spec"),
+        "{known:?}"
+    );
     // Depth-first search for a cycle.
     fn visit(
         node: &str,

@@ -175,11 +175,20 @@ fn whole_set(runs: usize) {
             let bundle = guide_plan().issue().expect("issue");
             let ca = bundle.ca().certified_key();
             black_box(ca.certificate().to_pem().expect("pem"));
-            black_box(ca.private_key().to_pem(KeyFormat::Pkcs1).expect("pem"));
+            black_box(
+                ca.private_key()
+                    .to_pem(KeyFormat::Traditional)
+                    .expect("pem"),
+            );
             let names = ["node1", "node2", "node3"].map(|n| bundle.member(n).expect("member"));
             for issued in names.into_iter().chain(bundle.user("client")) {
                 black_box(issued.certificate().to_pem().expect("pem"));
-                black_box(issued.private_key().to_pem(KeyFormat::Pkcs1).expect("pem"));
+                black_box(
+                    issued
+                        .private_key()
+                        .to_pem(KeyFormat::Traditional)
+                        .expect("pem"),
+                );
             }
         }),
         samples: Vec::new(),

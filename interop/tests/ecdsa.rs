@@ -84,13 +84,13 @@ fn ecdsa_sets_verify() {
         common::put(
             d,
             "node.key",
-            &node.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+            &node.private_key().to_pem(KeyFormat::Traditional).unwrap(),
         );
         common::assert_strict_server(d, "root.cert", "node.cert", "10.0.0.1");
         common::openssl_ok(&["ec", "-check", "-noout", "-in", "node.key"], d);
 
         // The CA reloads from both key formats and keeps issuing.
-        for format in [KeyFormat::Pkcs1, KeyFormat::Pkcs8] {
+        for format in [KeyFormat::Traditional, KeyFormat::Pkcs8] {
             let key = ca.certified_key().private_key().to_pem(format).unwrap();
             let again = Issuer::from_pem(&ca.certificate().to_pem().unwrap(), &key).unwrap();
             let leaf = ClientCert::new().issue(&again).unwrap();

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use etcd_pki::{KeyFormat, KeyGenerator};
+use etcd_pki::{KeyAlgorithm, KeyFormat, KeyGenerator};
 
 #[test]
 fn openssl_accepts_the_keys() {
@@ -13,10 +13,17 @@ fn openssl_accepts_the_keys() {
     }
     let dir = tempfile::tempdir().unwrap();
     let keys = KeyGenerator::new()
-        .generate_rsa_batch(&[2048, 2048, 3072], &mut rand::rng())
+        .generate_batch(
+            &[
+                KeyAlgorithm::Rsa2048,
+                KeyAlgorithm::Rsa2048,
+                KeyAlgorithm::Rsa3072,
+            ],
+            &mut rand::rng(),
+        )
         .unwrap();
     for (i, key) in keys.iter().enumerate() {
-        for format in [KeyFormat::Pkcs1, KeyFormat::Pkcs8] {
+        for format in [KeyFormat::Traditional, KeyFormat::Pkcs8] {
             let path = dir.path().join(format!("key{i}-{format:?}.pem"));
             std::fs::write(&path, key.to_pem(format).unwrap().as_bytes()).unwrap();
             let out = Command::new("openssl")

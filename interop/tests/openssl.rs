@@ -55,7 +55,7 @@ fn write_set(dir: &Path, ca: &Issuer) -> (String, String) {
     put(
         dir,
         "node.key",
-        &node.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+        &node.private_key().to_pem(KeyFormat::Traditional).unwrap(),
     );
     put(dir, "client.cert", &client.certificate().to_pem().unwrap());
     ("node.cert".into(), "client.cert".into())
@@ -310,7 +310,10 @@ fn loopback_tls_handshake_with_openssl_s_server() {
     put(
         d,
         "node.key",
-        &set.node.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+        &set.node
+            .private_key()
+            .to_pem(KeyFormat::Traditional)
+            .unwrap(),
     );
     put(
         d,
@@ -320,7 +323,10 @@ fn loopback_tls_handshake_with_openssl_s_server() {
     put(
         d,
         "client.key",
-        &set.client.private_key().to_pem(KeyFormat::Pkcs1).unwrap(),
+        &set.client
+            .private_key()
+            .to_pem(KeyFormat::Traditional)
+            .unwrap(),
     );
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

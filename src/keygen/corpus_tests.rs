@@ -15,11 +15,14 @@ use crypto_primes::hazmat::{AStarBase, LucasBase, LucasCheck, MillerRabin, Prima
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::{
-    FINAL_CHECK_FAILED, SieveTable, assemble_keys, confirm, final_check, mont, quick_test,
-    search_primes, strong_probable_prime_ct,
+use super::lucas;
+use super::mont;
+use super::primality::{
+    by_size, confirm, final_check, jacobi_of_small, quick_test, strong_probable_prime_ct,
 };
-use crate::error::Error;
+use super::search::search_primes;
+use super::sieve::SieveTable;
+use super::{Failure, assemble_keys};
 
 #[derive(Debug, Deserialize)]
 struct Corpus {
@@ -108,10 +111,10 @@ impl LucasBase for FixedBase {
     }
 }
 
-fn lucas_base(n: &[u64], p: u64, q: i64) -> mont::LucasBase {
-    let jacobi = super::jacobi_of_small(q.unsigned_abs(), q < 0, n);
+fn lucas_base(n: &[u64], p: u64, q: i64) -> lucas::LucasBase {
+    let jacobi = jacobi_of_small(q.unsigned_abs(), q < 0, n);
     assert_ne!(jacobi, 0);
-    mont::LucasBase {
+    lucas::LucasBase {
         p,
         abs_q: q.unsigned_abs(),
         q_negative: q < 0,
@@ -127,7 +130,7 @@ fn euler_criterion(n: &BoxedUint, q: i64) -> bool {
     let q_m = if q < 0 { -&abs_q } else { abs_q };
     let e = n.wrapping_add(BoxedUint::one()).shr(1);
     let lhs = q_m.pow(&e);
-    let jacobi = super::jacobi_of_small(q.unsigned_abs(), q < 0, n.as_words());
+    let jacobi = jacobi_of_small(q.unsigned_abs(), q < 0, n.as_words());
     let rhs = if jacobi < 0 { -&q_m } else { q_m };
     lhs == rhs
 }
@@ -201,7 +204,7 @@ fn the_corpus_is_what_it_claims() {
         // (D/n) = −1 for D = P² − 4Q.
         let d = i128::from(l.base_p) * i128::from(l.base_p) - 4 * i128::from(l.base_q);
         let abs_d = u64::try_from(d.unsigned_abs()).unwrap();
-        assert_eq!(super::jacobi_of_small(abs_d, d < 0, n.as_words()), -1);
+        assert_eq!(jacobi_of_small(abs_d, d < 0, n.as_words()), -1);
         let odd = Odd::new(n.clone()).unwrap();
         let base = || FixedBase(l.base_p, l.base_q);
         let strong = lucas_test(odd.clone(), base(), LucasCheck::Strong).is_probably_prime();
@@ -254,7 +257,7 @@ fn fast_lucas_rejects_each_lucas_case() {
     for l in &corpus().lucas {
         let n = words(&l.n, l.bits);
         let base = lucas_base(&n, l.base_p, l.base_q);
-        let ours = by_size!(&n[..], mont::lucas_bpsw21, base);
+        let ours = by_size!(&n[..], lucas::lucas_bpsw21, base);
         assert_eq!(ours, Some(false), "{} fails {}", l.n, l.fails);
         if l.astar {
             assert!(!confirm(&uint(&l.n, l.bits)), "{}", l.n);
@@ -277,13 +280,13 @@ fn fast_lucas_applies_the_euler_criterion() {
             i64::try_from(aq).unwrap()
         };
         let base = lucas_base(&n, bp, q);
-        assert_eq!(by_size!(&n[..], mont::lucas_bpsw21, base), Some(true));
-        let flipped = mont::LucasBase {
+        assert_eq!(by_size!(&n[..], lucas::lucas_bpsw21, base), Some(true));
+        let flipped = lucas::LucasBase {
             q_jacobi_negative: !base.q_jacobi_negative,
             ..base
         };
         assert_eq!(
-            by_size!(&n[..], mont::lucas_bpsw21, flipped),
+            by_size!(&n[..], lucas::lucas_bpsw21, flipped),
             Some(false),
             "{}",
             p.n
@@ -431,8 +434,8 @@ fn a_composite_prime_makes_keygen_fail() {
         let (index, result) = out.pop().unwrap();
         assert_eq!(index, 0);
         match result {
-            Err(Error::KeyGeneration { source }) => {
-                assert_eq!(source.to_string(), FINAL_CHECK_FAILED);
+            Err(e @ Failure::FinalCheck) => {
+                assert!(e.to_string().contains("final Miller-Rabin check"), "{e}");
             }
             other => panic!("expected the final check to fail, got {other:?}"),
         }
@@ -440,7 +443,7 @@ fn a_composite_prime_makes_keygen_fail() {
         let good = (2, corner[1].clone(), corner[2].clone());
         let pairs = vec![(1, prime.clone(), composite.clone()), good];
         let out = assemble_keys(pairs, threads);
-        assert!(matches!(out[0], (1, Err(Error::KeyGeneration { .. }))));
+        assert!(matches!(out[0], (1, Err(Failure::FinalCheck))));
         assert!(matches!(out[1], (2, Ok(_))));
     }
 }

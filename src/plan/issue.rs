@@ -6,8 +6,7 @@ use crate::certified_key::CertifiedKey;
 use crate::client::ClientCert;
 use crate::error::Error;
 use crate::issuer::Issuer;
-use crate::key::PrivateKey;
-use crate::keygen::KeyGenerator;
+use crate::key::{KeyGenerator, PrivateKey};
 use crate::name::{CommonName, DnsName};
 use crate::root_ca::RootCa;
 use crate::server::ServerCert;
@@ -45,15 +44,10 @@ impl ClusterPlan {
         self.issue_leaves(ca, false, keys.into_iter())
     }
 
-    /// `n` keys of the plan's algorithm; RSA keys as one batch, which keeps every core busy
-    /// across keys.
+    /// `n` keys of the plan's algorithm, as one batch (RSA keys are searched together, which
+    /// keeps every core busy across keys).
     fn keys(&self, n: usize) -> Result<Vec<PrivateKey>, Error> {
-        match self.key_algorithm.rsa_bits() {
-            Some(bits) => KeyGenerator::new().generate_rsa_batch(&vec![bits; n], &mut rand::rng()),
-            None => (0..n)
-                .map(|_| PrivateKey::generate(self.key_algorithm))
-                .collect(),
-        }
+        KeyGenerator::new().generate_batch(&vec![self.key_algorithm; n], &mut rand::rng())
     }
 
     fn issue_leaves(

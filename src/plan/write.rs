@@ -90,7 +90,7 @@ impl ClusterBundle {
                 .ca
                 .certified_key()
                 .private_key()
-                .to_pem(KeyFormat::Pkcs1)?;
+                .to_pem(KeyFormat::Traditional)?;
             ca_files.insert(0, ("root.key".into(), ca_key, fs::SECRET));
         }
         let mut dirs: Vec<(PathBuf, Vec<PlannedFile>)> = vec![(PathBuf::from("ca"), ca_files)];
@@ -150,7 +150,7 @@ fn leaf_files(
         ),
         (
             format!("{stem}.key"),
-            ck.private_key().to_pem(KeyFormat::Pkcs1)?,
+            ck.private_key().to_pem(KeyFormat::Traditional)?,
             fs::SECRET,
         ),
         (config_name.into(), Zeroizing::new(config), fs::PUBLIC),
