@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::fs::{self, OutFile};
 use crate::input::{self, Kind};
 use crate::pem;
-use crate::profile::{CLIENT_AUTH, SERVER_AUTH};
+use crate::role::{CLIENT_AUTH, SERVER_AUTH};
 use crate::validity::rfc3339;
 use crate::write_options::WriteOptions;
 

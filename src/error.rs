@@ -4,7 +4,6 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::name::{CommonName, DnsName};
 use crate::role::Role;
 
 /// A boxed error from an underlying library, kept as the [`std::error::Error::source`] of our
@@ -317,21 +316,21 @@ pub enum Error {
         list(allowed)
     )]
     DnsNameNotAllowed {
-        /// The name asked for.
-        name: DnsName,
+        /// The name asked for (a valid DNS name, lower case).
+        name: String,
         /// The names the policy allows.
-        allowed: Vec<DnsName>,
+        allowed: Vec<String>,
     },
 
     /// A certificate signing request asks for a common name its policy does not allow.
     #[error(
         "certificate request refused: it asks for common name {:?}, which is not allowed for it{}",
-        name.as_str(),
+        name,
         if *role == Role::Client { " (for a client the CN is the etcd user it acts as)" } else { "" }
     )]
     CommonNameNotAllowed {
-        /// The common name asked for.
-        name: CommonName,
+        /// The common name asked for (a valid common name).
+        name: String,
         /// The role the request was to be signed for.
         role: Role,
     },
@@ -446,6 +445,7 @@ impl Error {
     }
 
     /// An [`Error::InvalidPlan`] with no file or cause (yet).
+    #[cfg(feature = "plan")]
     pub(crate) fn invalid_plan(reason: String) -> Self {
         Self::InvalidPlan {
             path: None,

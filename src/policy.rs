@@ -139,8 +139,8 @@ impl RequestPolicy {
             let name: DnsName = name.parse()?;
             if !self.dns.contains(&name) {
                 return Err(Error::DnsNameNotAllowed {
-                    name,
-                    allowed: self.dns.iter().cloned().collect(),
+                    name: name.as_str().to_owned(),
+                    allowed: self.dns.iter().map(|d| d.as_str().to_owned()).collect(),
                 });
             }
             alt_names.add_dns(name);
@@ -152,7 +152,10 @@ impl RequestPolicy {
         if let Some(cn) = cn {
             let cn: CommonName = cn.parse()?;
             if !self.common_names.contains(&cn) {
-                return Err(Error::CommonNameNotAllowed { name: cn, role });
+                return Err(Error::CommonNameNotAllowed {
+                    name: cn.as_str().to_owned(),
+                    role,
+                });
             }
             subject = subject.with_common_name(cn);
         }

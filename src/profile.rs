@@ -17,7 +17,6 @@
 use std::collections::BTreeSet;
 
 use der::asn1::OctetString;
-use der::oid::ObjectIdentifier;
 use spki::SubjectPublicKeyInfoRef;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::{TbsCertificate, Version};
@@ -32,13 +31,8 @@ use x509_cert::name::Name;
 use crate::cert::Certificate;
 use crate::error::Error;
 use crate::key::PrivateKey;
-use crate::role::Role;
+use crate::role::{CLIENT_AUTH, Role, SERVER_AUTH};
 use crate::signature::{self, CertSignatureCheck, SignatureCheck};
-
-/// `id-kp-serverAuth` (RFC 5280 §4.2.1.12).
-pub(crate) const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
-/// `id-kp-clientAuth` (RFC 5280 §4.2.1.12).
-pub(crate) const CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 
 type BuildResult<T> = x509_cert::builder::Result<T>;
 

@@ -1,6 +1,13 @@
 //! What a leaf certificate is for: the one role enum shared by the builders, the request
 //! signer, renewal and verification.
 
+use der::oid::ObjectIdentifier;
+
+/// `id-kp-serverAuth` (RFC 5280 §4.2.1.12).
+pub(crate) const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+/// `id-kp-clientAuth` (RFC 5280 §4.2.1.12).
+pub(crate) const CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+
 /// The role of a leaf certificate, which decides its extended key usages.
 ///
 /// ```

@@ -59,12 +59,11 @@ fn references(module: &[String], text: &str, dirs: &BTreeSet<String>) -> BTreeSe
                 if let Some(first) = path.first() {
                     target.push((*first).to_owned());
                     let joined = target.join("::");
-                    if dirs.contains(&joined) {
-                        if let Some(second) = path.get(1) {
-                            if second.chars().next().is_some_and(char::is_lowercase) {
-                                target.push((*second).to_owned());
-                            }
-                        }
+                    if dirs.contains(&joined)
+                        && let Some(second) = path.get(1)
+                        && second.chars().next().is_some_and(char::is_lowercase)
+                    {
+                        target.push((*second).to_owned());
                     }
                     out.insert(target.join("::"));
                 }
@@ -119,11 +118,8 @@ fn the_modules_form_no_cycle() {
             continue;
         }
         let refs = references(module, text, &dirs);
-        // A module and its own submodules (a directory module's files) are one unit to
-        // their users, but the submodules must not form a cycle among themselves.
         graph.entry(module.join("::")).or_default().extend(refs);
     }
-    // A reference to a directory module from outside counts as one to the module itself.
     let known: BTreeSet<String> = graph.keys().cloned().collect();
     assert!(
         known.contains("issuer") && known.contains("plan::spec"),
@@ -144,7 +140,6 @@ fn the_modules_form_no_cycle() {
         }
         stack.push(node.to_owned());
         for next in graph.get(node).into_iter().flatten() {
-            // `crate::plan` from outside the plan module: its mod.rs.
             visit(next, graph, stack, done);
         }
         stack.pop();

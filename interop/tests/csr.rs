@@ -79,7 +79,7 @@ fn the_policy_decides_names() {
         .sign_request(&csr, Role::Node, &RequestPolicy::for_node(ip("10.1.0.2")))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::DnsNameNotAllowed { name, .. } if name.as_str() == "evil.example"),
+        matches!(&err, Error::DnsNameNotAllowed { name, .. } if name == "evil.example"),
         "{err}"
     );
     assert!(err.to_string().contains("DNS name evil.example"), "{err}");
@@ -91,7 +91,7 @@ fn the_policy_decides_names() {
     let alice = RequestPolicy::for_client(Some("alice".parse().unwrap()));
     let err = set.ca.sign_request(&csr, Role::Client, &alice).unwrap_err();
     assert!(
-        matches!(&err, Error::CommonNameNotAllowed { name, role: Role::Client } if name.as_str() == "root"),
+        matches!(&err, Error::CommonNameNotAllowed { name, role: Role::Client } if name == "root"),
         "{err}"
     );
     assert!(err.to_string().contains("common name \"root\""), "{err}");

@@ -71,7 +71,7 @@ pub enum Listen {
 /// The guide makes operators run the script once per certificate, copy **all** files,
 /// `root.key` included, to every node, then hand-write each node's YAML. A [`ClusterPlan`]
 /// describes the cluster once (members with their addresses, client users, validity, key
-/// algorithm) and [`ClusterPlan::issue`] makes everything; [`ClusterBundle::write`] lays it out:
+/// algorithm) and [`ClusterPlan::issue`] makes everything; [`ClusterBundle::write`](crate::ClusterBundle::write) lays it out:
 ///
 /// ```text
 /// <out>/ca/root.key                  the only copy of the CA key: it stays on the CA host
