@@ -454,6 +454,18 @@ impl Error {
         }
     }
 
+    /// An [`Error::InvalidKey`]: `reason` in our words, the parser's error as the source.
+    pub(crate) fn invalid_key(
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::InvalidKey {
+            path: None,
+            reason: reason.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             action,

@@ -43,19 +43,19 @@ impl PrivateKey {
     pub(crate) fn check_public_key(spki_der: &[u8]) -> Result<(), Error> {
         use rsa::pkcs8::DecodePublicKey;
         let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der)
-            .map_err(|e| invalid_public_key("its public key does not parse", e))?;
+            .map_err(|e| Error::invalid_key("its public key does not parse", e))?;
         match spki.algorithm.oid {
             RSA_ENCRYPTION => {
                 let key = rsa::pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(
                     spki.subject_public_key.raw_bytes(),
                 )
-                .map_err(|e| invalid_public_key("its RSA public key does not parse", e))?;
+                .map_err(|e| Error::invalid_key("its RSA public key does not parse", e))?;
                 let n = key.modulus.as_bytes();
                 check_rsa_size(modulus_bits(n))?;
                 check_rsa_exponent(key.public_exponent.as_bytes())?;
                 rsa::PublicKey::from_public_key_der(spki_der)
                     .map(|_| ())
-                    .map_err(|e| invalid_public_key("its RSA public key is not usable", e))
+                    .map_err(|e| Error::invalid_key("its RSA public key is not usable", e))
             }
             #[cfg(not(feature = "ecdsa"))]
             EC_PUBLIC_KEY => Err(ecdsa_not_built("ECDSA")),
@@ -76,7 +76,7 @@ impl PrivateKey {
                 };
                 on_curve.map_err(|e| {
                     let what = curve_name(curve);
-                    invalid_public_key(
+                    Error::invalid_key(
                         format!("its ECDSA {what} public key is not a point on the curve"),
                         e,
                     )
@@ -166,19 +166,6 @@ pub(super) fn check_rsa_exponent(e: &[u8]) -> Result<(), Error> {
 
 /// The largest RSA public exponent accepted: Go's `crypto/rsa` limit.
 const MAX_RSA_EXPONENT: u64 = (1 << 31) - 1;
-
-/// The error for a public key whose encoding is broken: `reason` in our words, the parser's
-/// error as the source.
-fn invalid_public_key(
-    reason: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::InvalidKey {
-        path: None,
-        reason: reason.into(),
-        source: Some(Box::new(source)),
-    }
-}
 
 #[cfg(feature = "ecdsa")]
 /// The name of an EC curve OID, for messages.

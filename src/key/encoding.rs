@@ -76,7 +76,7 @@ impl PrivateKey {
             source: Box::new(e),
         };
         let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(&block.der[..]).map_err(|e| {
-            invalid_key(
+            Error::invalid_key(
                 "it is labelled an encrypted PKCS#8 key but its contents are not one; the \
                      file may be truncated or edited",
                 e,
@@ -108,18 +108,19 @@ impl PrivateKey {
     /// Parses a DER PKCS#1 `RSAPrivateKey`.
     fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
         precheck_rsa(der)?;
-        let key = rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| invalid_key(DAMAGED, e))?;
+        let key =
+            rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| Error::invalid_key(DAMAGED, e))?;
         Self::checked_rsa(key)
     }
 
     /// Parses a DER PKCS#8 `PrivateKeyInfo`.
     fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
-        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| invalid_key(DAMAGED, e))?;
+        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| Error::invalid_key(DAMAGED, e))?;
         match info.algorithm.oid {
             RSA_ENCRYPTION => {
                 precheck_rsa(info.private_key.as_bytes())?;
                 let key = rsa::PrivateKey::from_pkcs8_der(der)
-                    .map_err(|e| invalid_key(damaged("RSA key"), e))?;
+                    .map_err(|e| Error::invalid_key(damaged("RSA key"), e))?;
                 Self::checked_rsa(key)
             }
             #[cfg(not(feature = "ecdsa"))]
@@ -129,18 +130,18 @@ impl PrivateKey {
                 let curve = info
                     .algorithm
                     .parameters_oid()
-                    .map_err(|e| invalid_key("EC key without a named curve", e))?;
+                    .map_err(|e| Error::invalid_key("EC key without a named curve", e))?;
                 match curve {
                     P256_CURVE => p256::ecdsa::SigningKey::from_pkcs8_der(der)
                         .map(|k| Self {
                             inner: Inner::P256(Box::new(k)),
                         })
-                        .map_err(|e| invalid_key(damaged("ECDSA P-256 key"), e)),
+                        .map_err(|e| Error::invalid_key(damaged("ECDSA P-256 key"), e)),
                     P384_CURVE => p384::ecdsa::SigningKey::from_pkcs8_der(der)
                         .map(|k| Self {
                             inner: Inner::P384(Box::new(k)),
                         })
-                        .map_err(|e| invalid_key(damaged("ECDSA P-384 key"), e)),
+                        .map_err(|e| Error::invalid_key(damaged("ECDSA P-384 key"), e)),
                     other => Err(unsupported_algorithm(&format!(
                         "ECDSA {} keys are not supported",
                         curve_name(other)
@@ -180,13 +181,13 @@ impl PrivateKey {
             Err(e) => e,
         };
         Err(match sec1_curve(der) {
-            Some(P256_CURVE) => invalid_key(damaged("ECDSA P-256 key"), p256_error),
-            Some(P384_CURVE) => invalid_key(damaged("ECDSA P-384 key"), p384_error),
+            Some(P256_CURVE) => Error::invalid_key(damaged("ECDSA P-256 key"), p256_error),
+            Some(P384_CURVE) => Error::invalid_key(damaged("ECDSA P-384 key"), p384_error),
             Some(curve) => unsupported_algorithm(&format!(
                 "ECDSA {} keys are not supported",
                 curve_name(curve)
             )),
-            None => invalid_key(
+            None => Error::invalid_key(
                 "its contents are not a P-256 or P-384 EC key, or are incomplete or damaged; the \
                  file may be truncated or edited",
                 p384_error,
@@ -198,7 +199,7 @@ impl PrivateKey {
         check_rsa_size(key.size() * 8)?;
         check_rsa_exponent(&key.e().to_be_bytes())?;
         key.validate()
-            .map_err(|e| invalid_key("inconsistent RSA key", e))?;
+            .map_err(|e| Error::invalid_key("inconsistent RSA key", e))?;
         Ok(Self::from_rsa(key))
     }
 
@@ -262,19 +263,6 @@ const KEY_LABELS: &[&str] = &[
     "EC PRIVATE KEY",
 ];
 const KEY_LABELS_TEXT: &str = "RSA PRIVATE KEY' or 'PRIVATE KEY";
-
-/// The error for key data that does not decode: `reason` in our words, the parser's error as
-/// the source.
-fn invalid_key(
-    reason: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::InvalidKey {
-        path: None,
-        reason: reason.into(),
-        source: Some(Box::new(source)),
-    }
-}
 
 #[cfg(feature = "ecdsa")]
 /// The named curve of a SEC1 `ECPrivateKey` (RFC 5915: version, privateKey, `[0]` parameters,
