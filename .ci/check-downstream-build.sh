@@ -31,7 +31,7 @@ TOML
 cat > "$work/src/main.rs" <<'RS'
 fn main() {
     let key = etcd_pki::KeyGenerator::new()
-        .generate_rsa(2048, &mut rand::rng())
+        .generate(etcd_pki::KeyAlgorithm::Rsa2048, &mut rand::rng())
         .expect("key generation");
     assert_eq!(key.bits(), 2048);
     println!("downstream build: RSA-{} key generated", key.bits());

@@ -113,8 +113,14 @@ impl PrivateKey {
         Self::checked_rsa(key)
     }
 
-    /// Parses a DER PKCS#8 `PrivateKeyInfo`.
-    fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
+    /// Parses a DER PKCS#8 `PrivateKeyInfo` (RSA, or ECDSA P-256/P-384), what
+    /// [`PrivateKey::to_pkcs8_der`] writes; the key is checked as [`PrivateKey::from_pem`]
+    /// checks it.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a key of another algorithm or size, [`Error::InvalidKey`] if
+    /// the DER does not parse or the key is inconsistent.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
         let info = PrivateKeyInfoRef::from_der(der).map_err(|e| Error::invalid_key(DAMAGED, e))?;
         match info.algorithm.oid {
             RSA_ENCRYPTION => {

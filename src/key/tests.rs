@@ -15,6 +15,20 @@ fn test_key() -> PrivateKey {
 }
 
 #[test]
+fn pkcs8_der_round_trips() {
+    let key = test_key();
+    let der = key.to_pkcs8_der().unwrap();
+    let back = PrivateKey::from_pkcs8_der(&der).unwrap();
+    assert_eq!(
+        back.public_key_der().unwrap(),
+        key.public_key_der().unwrap()
+    );
+    assert_eq!(*back.to_pkcs8_der().unwrap(), *der);
+    let e = PrivateKey::from_pkcs8_der(&der[..der.len() - 1]).unwrap_err();
+    assert!(matches!(e, Error::InvalidKey { .. }), "{e}");
+}
+
+#[test]
 fn generated_key_has_requested_size() {
     let key = test_key();
     assert_eq!(key.bits(), 2048);
