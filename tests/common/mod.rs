@@ -42,7 +42,7 @@ pub fn example_path(name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     assert!(
         path.exists(),
-        "{} not found: build the examples first: `cargo build --examples` (the test command .ci/test does)",
+        "{} not found: build the examples first: `cargo build --examples` (the test command's .ci/prepare does)",
         path.display()
     );
     path
