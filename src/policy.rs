@@ -145,9 +145,6 @@ impl RequestPolicy {
             }
             alt_names.add_dns(name);
         }
-        if role == Role::Node && alt_names.is_empty() {
-            return Err(Error::NoSubjectAltName { role });
-        }
         let mut subject = self.subject.clone();
         if let Some(cn) = cn {
             let cn: CommonName = cn.parse()?;

@@ -142,12 +142,7 @@ impl CertificateRequest {
         key: &PrivateKey,
         options: &crate::WriteOptions,
     ) -> Result<crate::WrittenFiles, Error> {
-        let spki = self
-            .inner
-            .info
-            .public_key
-            .to_der()
-            .map_err(|e| Error::encoding("certificate request", e))?;
+        let spki = self.public_key_der()?;
         if !key.matches_spki(&spki) {
             return Err(Error::KeyMismatch {
                 key_path: None,
@@ -235,6 +230,15 @@ impl CertificateRequest {
         Ok((ips, dns))
     }
 
+    /// The DER `SubjectPublicKeyInfo` of the public key the request is for.
+    fn public_key_der(&self) -> Result<Vec<u8>, Error> {
+        self.inner
+            .info
+            .public_key
+            .to_der()
+            .map_err(|e| Error::encoding("certificate request", e))
+    }
+
     /// The public key the request is for.
     pub(crate) fn public_key(&self) -> &SubjectPublicKeyInfoOwned {
         &self.inner.info.public_key
@@ -263,12 +267,7 @@ impl CertificateRequest {
             .info
             .to_der()
             .map_err(|e| Error::encoding("certificate request", e))?;
-        let spki = self
-            .inner
-            .info
-            .public_key
-            .to_der()
-            .map_err(|e| Error::encoding("certificate request", e))?;
+        let spki = self.public_key_der()?;
         // The key first: a key this crate does not accept is reported as what it is, not as a
         // signature that does not verify (RSA-512, e = 1, RSA-16384, P-521, Ed25519, …).
         PrivateKey::check_public_key(&spki)?;
