@@ -230,3 +230,13 @@ fn empty_subject_makes_san_critical() {
         "{err}"
     );
 }
+
+#[test]
+fn a_root_with_an_empty_subject_is_refused() {
+    // Refused before any key is made.
+    let err = RootCa::new()
+        .subject(etcd_pki::Subject::empty())
+        .self_sign()
+        .unwrap_err();
+    assert!(matches!(err, etcd_pki::Error::EmptySubject), "{err}");
+}
