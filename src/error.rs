@@ -372,6 +372,30 @@ pub enum Error {
         /// Details, including what is supported.
         detail: String,
     },
+
+    /// A cluster directory is not as its plan (`ca/plan.toml`) says it should be, so it cannot
+    /// be renewed or its CA rotated: a file or directory is missing or extra, or a certificate,
+    /// key or trusted-CA file does not match the plan or the CA. Nothing was written.
+    #[error("{} does not match its cluster plan: {reason}", path.display())]
+    ClusterMismatch {
+        /// The file or directory that does not match.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+        /// The error that showed it, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A renewal or a phase of the CA rotation was asked for in the wrong order. Nothing was
+    /// written.
+    #[error("cannot run {step} now: {reason}")]
+    OutOfOrder {
+        /// The step that was refused (`renewal`, `rotation phase begin`, …).
+        step: &'static str,
+        /// Where the rotation stands, and what to run instead.
+        reason: String,
+    },
 }
 
 /// `"<path>: "` when a path is known, `""` otherwise.
@@ -395,7 +419,7 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 
 /// A time as RFC 3339 (`2026-12-01T21:44:03Z`), or what it is when it cannot be a certificate
 /// time.
-fn rfc3339(time: SystemTime) -> String {
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     der::DateTime::from_system_time(time)
         .map(|t| t.to_string())
         .unwrap_or_else(|_| "a time a certificate cannot hold".into())

@@ -153,6 +153,15 @@ fn samples() -> Vec<Error> {
             detail: "d".into(),
         },
         Error::DirectoryNotEmpty { path: "p".into() },
+        Error::ClusterMismatch {
+            path: "p".into(),
+            reason: "r".into(),
+            source: Some(boxed()),
+        },
+        Error::OutOfOrder {
+            step: "s",
+            reason: "r".into(),
+        },
     ]
 }
 
@@ -190,10 +199,12 @@ fn index(e: &Error) -> usize {
         Error::Signing { .. } => 29,
         Error::Unsupported { .. } => 30,
         Error::DirectoryNotEmpty { .. } => 31,
+        Error::ClusterMismatch { .. } => 32,
+        Error::OutOfOrder { .. } => 33,
     }
 }
 
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 34;
 
 #[test]
 fn messages_do_not_repeat_their_cause() {

@@ -346,7 +346,20 @@ impl Issuer {
     /// this CA; [`Error::Unsupported`] for a key or signature algorithm this crate does not
     /// accept; [`Error::InvalidValidity`]; those of signing.
     pub fn renew(&self, cert: &Certificate, days: u32) -> Result<Certificate, Error> {
-        let (role, alt_names) = self.check_issued(cert)?;
+        self.reissue(self, cert, days)
+    }
+
+    /// Re-issues `cert`, a certificate of `issued_by` (checked as [`Issuer::renew`] checks
+    /// it), as a certificate of this CA: the same subject, key, names and role, a new validity.
+    /// A renewal is `ca.reissue(ca, …)`; a CA rotation re-issues the old CA's certificates with
+    /// the new CA.
+    pub(crate) fn reissue(
+        &self,
+        issued_by: &Self,
+        cert: &Certificate,
+        days: u32,
+    ) -> Result<Certificate, Error> {
+        let (role, alt_names) = issued_by.check_issued(cert)?;
         let tbs = cert.x509().tbs_certificate();
         let leaf = LeafRequest {
             subject: tbs.subject().clone(),
@@ -405,6 +418,13 @@ impl Issuer {
             });
         }
         Ok(role)
+    }
+
+    /// The role of `cert` if it is one of this CA's client or node certificates, whatever its
+    /// validity period: the checks of [`Issuer::renew`].
+    #[cfg(feature = "plan")]
+    pub(crate) fn issued_role(&self, cert: &Certificate) -> Result<Role, Error> {
+        Ok(self.check_issued(cert)?.0)
     }
 
     /// The checks [`Issuer::renew`] and [`Issuer::verify`] share: the signature first, then

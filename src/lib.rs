@@ -43,7 +43,10 @@ pub use name::{CommonName, DnsName, NameAttribute, Subject};
 #[cfg(feature = "encrypted-keys")]
 pub use passphrase::Passphrase;
 #[cfg(feature = "plan")]
-pub use plan::{ClusterBundle, ClusterPlan, Listen, MemberSpec, UserSpec};
+pub use plan::{
+    ClusterBundle, ClusterDir, ClusterPlan, LifecycleReport, Listen, MemberSpec, Renewed,
+    RotationPhase, UserSpec,
+};
 pub use policy::RequestPolicy;
 pub use request::CertificateRequest;
 pub use role::Role;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::key::KeyAlgorithm;
@@ -15,7 +15,7 @@ use crate::name::{CommonName, DnsName};
 use crate::validity::DEFAULT_DAYS;
 
 /// An etcd member of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MemberSpec {
@@ -28,7 +28,7 @@ pub struct MemberSpec {
     pub dns: Vec<String>,
     /// The member ID in an existing (http) cluster, for the migration commands (hexadecimal as
     /// `etcdctl member list` prints it). Without it the script looks the ID up by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
@@ -46,7 +46,7 @@ impl MemberSpec {
 }
 
 /// A client user of a plan: a client certificate whose CN is the etcd user name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct UserSpec {
@@ -55,7 +55,7 @@ pub struct UserSpec {
 }
 
 /// Where the member listeners bind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Listen {
@@ -129,7 +129,7 @@ pub enum Listen {
 /// # bundle.write(dir.path())?;
 /// # Ok::<(), etcd_pki::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ClusterPlan {
@@ -143,7 +143,7 @@ pub struct ClusterPlan {
     #[serde(default = "default_days")]
     pub days: u32,
     /// Key algorithm: `rsa2048` (default), `rsa3072`, `rsa4096`, `p256`, `p384`.
-    #[serde(default, deserialize_with = "de_algorithm")]
+    #[serde(default, deserialize_with = "de_algorithm", serialize_with = "ser_algorithm")]
     pub key_algorithm: KeyAlgorithm,
     /// Client port (default 2379).
     #[serde(default = "default_client_port")]
@@ -156,15 +156,15 @@ pub struct ClusterPlan {
     pub token: String,
     /// Where the member files will be on each member, for the paths in `etcd.conf.yml`; `{name}`
     /// is replaced by the member name. Default: the directory the bundle is written to.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_dir: Option<String>,
     /// Where the client files will be, for `etcdctl.env`; `{name}` is the user. Default: the
     /// directory the bundle is written to.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_dir: Option<String>,
     /// etcd `data-dir`; `{name}` is replaced by the member name. Default: etcd's own
     /// (`<name>.etcd` in its working directory).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
     /// Where the listeners bind (default: all interfaces, as the guide).
     #[serde(default)]
@@ -182,6 +182,9 @@ const fn default_peer_port() -> u16 {
 }
 fn default_token() -> String {
     "etcd-cluster".into()
+}
+fn ser_algorithm<S: serde::Serializer>(a: &KeyAlgorithm, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(a.name())
 }
 fn de_algorithm<'de, D: serde::Deserializer<'de>>(d: D) -> Result<KeyAlgorithm, D::Error> {
     let s = String::deserialize(d)?;
@@ -226,6 +229,16 @@ impl ClusterPlan {
             reason: "it is not a plan in TOML (see the cause for where and why)".into(),
             source: Some(Box::new(e)),
         })
+    }
+
+    /// The plan as TOML, which [`ClusterPlan::from_toml`] reads back to an equal plan
+    /// ([`ClusterBundle::write`](crate::ClusterBundle::write) keeps it as `ca/plan.toml`, the
+    /// record the renewal and the CA rotation check a directory against).
+    ///
+    /// # Errors
+    /// [`Error::Encoding`] (a bug).
+    pub fn to_toml(&self) -> Result<String, Error> {
+        toml::to_string(self).map_err(|e| Error::encoding("cluster plan", e))
     }
 
     /// Reads a TOML plan file.

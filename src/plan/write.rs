@@ -80,6 +80,11 @@ impl ClusterBundle {
         let mut ca_files = vec![
             root_file(&root_cert),
             (
+                super::dir::PLAN_FILE.into(),
+                Zeroizing::new(self.plan.to_toml()?),
+                fs::PUBLIC,
+            ),
+            (
                 "migrate-to-https.sh".into(),
                 Zeroizing::new(self.migration_script()),
                 fs::EXECUTABLE,
