@@ -135,6 +135,13 @@ fn run(args: &Args) -> Result<(), etcd_pki::Error> {
             let days = days.unwrap_or(dir.plan().days);
             let report = dir.renew(days, *only_expiring_within)?;
             print_report(&report, None);
+            let ca_expiry = dir.ca().certificate().not_after();
+            if report.renewed.iter().any(|r| r.not_after >= ca_expiry) {
+                println!(
+                    "Note: the CA expires before {days} days are up, and no certificate outlives \
+                     its CA: rotate the CA (rotate-ca begin) to go further."
+                );
+            }
             if report.renewed.is_empty() {
                 println!("Nothing to renew.");
             }

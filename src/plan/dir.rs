@@ -112,8 +112,14 @@ impl ClusterDir {
         let plan_path = ca_dir.join(PLAN_FILE);
         let root_key = ca_dir.join("root.key");
         for (path, what) in [
-            (&plan_path, "the plan the directory was written from is missing (etcd-pki keeps it as ca/plan.toml since 0.1.0); copy the plan file there"),
-            (&root_key, "the CA key is missing: renewing and rotating need the CA's key in ca/ (bring it back from where it is kept, as ca/root.key, mode 0600)"),
+            (
+                &plan_path,
+                "the plan the directory was written from is missing (etcd-pki keeps it as ca/plan.toml since 0.1.0); copy the plan file there",
+            ),
+            (
+                &root_key,
+                "the CA key is missing: renewing and rotating need the CA's key in ca/ (bring it back from where it is kept, as ca/root.key, mode 0600)",
+            ),
         ] {
             if path.symlink_metadata().is_err() {
                 return Err(mismatch(path, what.into(), None));
@@ -145,6 +151,12 @@ impl ClusterDir {
     #[must_use]
     pub fn plan(&self) -> &ClusterPlan {
         &self.plan
+    }
+
+    /// The CA (`ca/root.cert` and `ca/root.key`; during a CA rotation, the old root).
+    #[must_use]
+    pub fn ca(&self) -> &Issuer {
+        &self.ca
     }
 
     /// The directory.
@@ -270,7 +282,9 @@ impl ClusterDir {
         if issued != role {
             return Err(mismatch(
                 &cert_path,
-                format!("it is a {issued} certificate, and the plan's {kind} {name} needs a {role} certificate"),
+                format!(
+                    "it is a {issued} certificate, and the plan's {kind} {name} needs a {role} certificate"
+                ),
                 None,
             ));
         }
@@ -309,7 +323,11 @@ impl ClusterDir {
         let by_next = self.leaves.iter().filter(|l| l.by_next).count();
         let all_next = by_next == self.leaves.len();
         let count = |t: Trust| self.leaves.iter().filter(|l| l.trust == t).count();
-        let (current, both, next) = (count(Trust::Current), count(Trust::Both), count(Trust::Next));
+        let (current, both, next) = (
+            count(Trust::Current),
+            count(Trust::Both),
+            count(Trust::Next),
+        );
         let odd = |what: &str| {
             let leaf = self
                 .leaves
@@ -330,13 +348,17 @@ impl ClusterDir {
             });
         }
         if current > 0 {
-            return odd("some directories trust only the current root while some certificates are already the new root's");
+            return odd(
+                "some directories trust only the current root while some certificates are already the new root's",
+            );
         }
         if !all_next {
             return if next == 0 {
                 Ok(Stage::Reissued { complete: false })
             } else {
-                odd("some directories trust only the new root while some certificates are still the old root's")
+                odd(
+                    "some directories trust only the new root while some certificates are still the old root's",
+                )
             };
         }
         Ok(if both > 0 && next == 0 {

@@ -155,6 +155,10 @@ impl ClusterDir {
                 let next = &made;
                 let ca_dir = self.ca_dir();
                 remove(&ca_dir.join(CHECKED))?;
+                // Left by a finish that promoted them (they equal the current root, or the
+                // directory would not be idle).
+                remove(&ca_dir.join(NEXT_KEY))?;
+                remove(&ca_dir.join(NEXT_CERT))?;
                 let cert = next.certificate().to_pem()?;
                 let key = next
                     .certified_key()
@@ -179,7 +183,11 @@ impl ClusterDir {
             }
             _ => return Err(self.out_of_order(RotationPhase::Begin, stage)),
         };
-        let both = format!("{}{}", self.ca.certificate().to_pem()?, next.certificate().to_pem()?);
+        let both = format!(
+            "{}{}",
+            self.ca.certificate().to_pem()?,
+            next.certificate().to_pem()?
+        );
         self.set_trust(Trust::Both, &both, &mut report)?;
         self.write_probes(next, &mut report)?;
         self.write_script(RotationPhase::Begin, &mut report)?;
@@ -388,7 +396,11 @@ impl ClusterDir {
                 report,
             )?;
         }
-        let both = format!("{}{}", self.ca.certificate().to_pem()?, next.certificate().to_pem()?);
+        let both = format!(
+            "{}{}",
+            self.ca.certificate().to_pem()?,
+            next.certificate().to_pem()?
+        );
         write(
             &ca_dir,
             &[("rotation-trust.pem", both.as_bytes(), fs::PUBLIC)],
@@ -397,7 +409,11 @@ impl ClusterDir {
         )
     }
 
-    fn write_script(&self, phase: RotationPhase, report: &mut LifecycleReport) -> Result<(), Error> {
+    fn write_script(
+        &self,
+        phase: RotationPhase,
+        report: &mut LifecycleReport,
+    ) -> Result<(), Error> {
         let script = Zeroizing::new(self.rotation_script(phase));
         let name = phase.script();
         write(

@@ -12,6 +12,8 @@ mod bundle;
 mod dir;
 mod issue;
 mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
 mod render;
 mod rotation_script;
 mod spec;

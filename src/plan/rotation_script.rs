@@ -53,7 +53,11 @@ impl ClusterDir {
              etcdctl=\"${{ETCDCTL:-etcdctl}}\"\n\
              timeout=\"${{ETCD_HEALTH_TIMEOUT:-120}}\"\n",
             phase = phase.name(),
-            required = if restart { " (required)" } else { " (not used)" },
+            required = if restart {
+                " (required)"
+            } else {
+                " (not used)"
+            },
         );
         if restart {
             s.push_str(
@@ -111,12 +115,7 @@ impl ClusterDir {
             .collect();
         s.push_str("# Every member must be healthy before the first one is touched.\n");
         for (name, _, url) in &members {
-            let _ = writeln!(
-                s,
-                "wait_for {name} {url} {} {}",
-                sh(before.0),
-                sh(before.1)
-            );
+            let _ = writeln!(s, "wait_for {name} {url} {} {}", sh(before.0), sh(before.1));
         }
         for (name, dir, url) in &members {
             let _ = writeln!(s, "echo \"member \"{name}\": {}\"", phase.name());
@@ -137,11 +136,7 @@ impl ClusterDir {
             s.push_str("rm -f probe-old.cert probe-old.key probe-new.cert probe-new.key rotation-trust.pem\n");
         }
         let _ = writeln!(s, "echo {} > {CHECKED}", phase.name());
-        let _ = writeln!(
-            s,
-            "echo \"phase {} checked on every member\"",
-            phase.name()
-        );
+        let _ = writeln!(s, "echo \"phase {} checked on every member\"", phase.name());
         s
     }
 }

