@@ -1,7 +1,6 @@
 //! The CRT signature against `rsa` 0.10 and `crypto-bigint`.
 
 use std::num::NonZeroUsize;
-use std::time::Instant;
 
 use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
 use crypto_bigint::{BoxedUint, NonZero, Odd, Resize};
@@ -233,27 +232,4 @@ fn out_of_range_and_unusual_keys_are_refused() {
         sign_raw(&odd_size, &em, &mut None, &mut rng),
         Err(Failure::Unsupported)
     );
-}
-
-/// Prints the time of one signature by each (not a benchmark: see interop/benches/sign.rs).
-#[test]
-#[ignore = "timing, prints only"]
-fn timing() {
-    let key = &keys(&[2048], 9)[0];
-    let mut rng = StdRng::seed_from_u64(10);
-    let mut blinding = None;
-    let time = |f: &mut dyn FnMut()| {
-        let mut v: Vec<f64> = (0..60)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v[30]
-    };
-    let ours = time(&mut || drop(our_signature(key, &mut blinding, b"m", &mut rng)));
-    let theirs = time(&mut || drop(rsa_signature(key, b"m")));
-    println!("median ms: ours {ours:.3}, rsa 0.10 {theirs:.3}");
 }
