@@ -6,6 +6,7 @@ mod algorithm;
 mod checks;
 mod encoding;
 mod generator;
+mod rsa_key;
 #[cfg(test)]
 mod tests;
 
@@ -40,7 +41,7 @@ pub struct PrivateKey {
 
 #[derive(Clone, PartialEq, Eq)]
 enum Inner {
-    Rsa(Box<rsa::PrivateKey>),
+    Rsa(Box<rsa_key::RsaKey>),
     #[cfg(feature = "ecdsa")]
     P256(Box<p256::ecdsa::SigningKey>),
     #[cfg(feature = "ecdsa")]
@@ -75,7 +76,7 @@ impl PrivateKey {
     /// The key of an `rsa` key.
     fn from_rsa(key: rsa::PrivateKey) -> Self {
         Self {
-            inner: Inner::Rsa(Box::new(key)),
+            inner: Inner::Rsa(Box::new(rsa_key::RsaKey::new(key))),
         }
     }
 
@@ -134,8 +135,7 @@ impl PrivateKey {
     pub(crate) fn sign<B: Builder>(&self, builder: B) -> Result<B::Output, Error> {
         let signed = match &self.inner {
             Inner::Rsa(key) => {
-                let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone());
-                builder.build::<_, rsa::pkcs1v15::Signature>(&signer)
+                builder.build::<_, rsa::pkcs1v15::Signature>(&rsa_key::RsaSigner(key))
             }
             #[cfg(feature = "ecdsa")]
             Inner::P256(key) => builder.build::<_, p256::ecdsa::DerSignature>(&**key),

@@ -12,7 +12,7 @@
 use super::ct::ct_mask;
 
 /// A one-word divisor with its normalisation shift and reciprocal.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Divisor {
     /// The divisor shifted left until its top bit is set.
     normalized: u64,
@@ -21,22 +21,22 @@ pub(super) struct Divisor {
     /// `floor((2^128 − 1) / normalized) − 2^64`.
     reciprocal: u64,
     /// The divisor itself.
-    #[cfg_attr(not(test), expect(dead_code, reason = "checked by the tests"))]
     pub(super) value: u64,
 }
 
 impl Divisor {
     /// Precomputes the reciprocal of `value` (not secret: the division here is variable-time).
-    pub(super) fn new(value: u64) -> Self {
+    /// A `const fn`: the sieve's divisors are built at compile time.
+    pub(super) const fn new(value: u64) -> Self {
         assert!(value > 1, "divisor must be at least 2");
         let shift = value.leading_zeros();
         let normalized = value << shift;
-        let numerator = (u128::from(!normalized) << 64) | u128::from(u64::MAX);
+        let numerator = ((!normalized as u128) << 64) | (u64::MAX as u128);
         #[expect(
             clippy::cast_possible_truncation,
             reason = "the quotient is below 2^64 for a normalised divisor"
         )]
-        let reciprocal = (numerator / u128::from(normalized)) as u64;
+        let reciprocal = (numerator / (normalized as u128)) as u64;
         Self {
             normalized,
             shift,

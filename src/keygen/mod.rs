@@ -94,6 +94,7 @@
 //! `crypto-primes`' tests of unusual sizes and in the `rsa` key itself), which it does not
 //! zeroize.
 
+pub(crate) mod crt;
 mod ct;
 mod divisor;
 mod lucas;

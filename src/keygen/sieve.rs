@@ -2,8 +2,6 @@
 //! (computed a machine word of primes at a time, in constant time), and the segments of a
 //! prime search with the candidates that have a small factor struck out.
 
-use std::sync::OnceLock;
-
 use zeroize::Zeroizing;
 
 use super::ct::ct_mask;
@@ -16,21 +14,165 @@ const SIEVE_BOUND: u32 = 1 << 18;
 #[derive(Debug)]
 pub(super) struct SieveTable {
     /// Odd primes `3 ..= bound`, ascending.
-    pub(super) primes: Vec<u32>,
+    pub(super) primes: Table<u32>,
     /// For each prime p, `floor(2^64 / p)`, for constant-time Barrett reductions.
-    barrett: Vec<u64>,
+    barrett: Table<u64>,
     /// Consecutive groups of `primes`: the product of each group, and where it ends in `primes`.
-    pub(super) packs: Vec<(Divisor, usize)>,
+    pub(super) packs: Table<(Divisor, usize)>,
 }
 
+/// A table of the sieve: data built at compile time, or (for other bounds, in the tests) at
+/// run time. Reads as a slice.
+#[derive(Debug)]
+pub(super) enum Table<T: 'static> {
+    /// Built at compile time.
+    Static(&'static [T]),
+    /// Built at run time.
+    #[cfg(test)]
+    Owned(Vec<T>),
+}
+
+impl<T> std::ops::Deref for Table<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Self::Static(s) => s,
+            #[cfg(test)]
+            Self::Owned(v) => v,
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Table<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Bit `i` of word `i / 64` is set if the odd number `2i + 1` is composite (or 1), for odd
+/// numbers up to [`SIEVE_BOUND`]: a sieve of Eratosthenes run by the compiler.
+static COMPOSITE: [u64; (SIEVE_BOUND as usize) / 128 + 1] = {
+    let mut bits = [0u64; (SIEVE_BOUND as usize) / 128 + 1];
+    bits[0] = 1; // 1 is not prime
+    let bound = SIEVE_BOUND as usize;
+    let mut i = 3;
+    while i * i <= bound {
+        if bits[i / 128] >> ((i / 2) % 64) & 1 == 0 {
+            let mut j = i * i;
+            while j <= bound {
+                bits[j / 128] |= 1 << ((j / 2) % 64);
+                j += 2 * i;
+            }
+        }
+        i += 2;
+    }
+    bits
+};
+
+/// Whether the odd number `i ≤ SIEVE_BOUND` is prime, from [`COMPOSITE`].
+const fn odd_is_prime(i: usize) -> bool {
+    COMPOSITE[i / 128] >> ((i / 2) % 64) & 1 == 0
+}
+
+/// π(2^18) − 1: the number of odd primes below the bound.
+const PRIME_COUNT: usize = {
+    let mut count = 0;
+    let mut i = 3;
+    while i <= SIEVE_BOUND as usize {
+        if odd_is_prime(i) {
+            count += 1;
+        }
+        i += 2;
+    }
+    count
+};
+
+/// The odd primes up to [`SIEVE_BOUND`], ascending, built at compile time.
+static PRIMES: [u32; PRIME_COUNT] = {
+    let mut primes = [0u32; PRIME_COUNT];
+    let mut k = 0;
+    let mut i = 3;
+    while i <= SIEVE_BOUND as usize {
+        if odd_is_prime(i) {
+            #[expect(clippy::cast_possible_truncation, reason = "i ≤ 2^18")]
+            let p = i as u32;
+            primes[k] = p;
+            k += 1;
+        }
+        i += 2;
+    }
+    primes
+};
+
+/// `floor(2^64 / p)` for each of [`PRIMES`], built at compile time.
+static BARRETT: [u64; PRIME_COUNT] = {
+    let mut barrett = [0u64; PRIME_COUNT];
+    let mut k = 0;
+    while k < PRIME_COUNT {
+        barrett[k] = u64::MAX / (PRIMES[k] as u64);
+        k += 1;
+    }
+    barrett
+};
+
+/// Where each pack of [`PRIMES`] ends (the product of a pack fits in a word, one more prime
+/// would not): the number of packs, then the packs, both at compile time.
+const PACK_COUNT: usize = {
+    let mut packs = 0;
+    let mut product: u64 = 1;
+    let mut k = 0;
+    while k < PRIME_COUNT {
+        match product.checked_mul(PRIMES[k] as u64) {
+            Some(next) => product = next,
+            None => {
+                packs += 1;
+                product = PRIMES[k] as u64;
+            }
+        }
+        k += 1;
+    }
+    if product > 1 { packs + 1 } else { packs }
+};
+
+/// The packs of [`PRIMES`]: the product of each, with its divisor's reciprocal, and where it
+/// ends; built at compile time, as [`SieveTable::new`] builds them at run time.
+static PACKS: [(Divisor, usize); PACK_COUNT] = {
+    let mut packs = [(Divisor::new(2), 0); PACK_COUNT];
+    let mut n = 0;
+    let mut product: u64 = 1;
+    let mut k = 0;
+    while k < PRIME_COUNT {
+        match product.checked_mul(PRIMES[k] as u64) {
+            Some(next) => product = next,
+            None => {
+                packs[n] = (Divisor::new(product), k);
+                n += 1;
+                product = PRIMES[k] as u64;
+            }
+        }
+        k += 1;
+    }
+    if product > 1 {
+        packs[n] = (Divisor::new(product), PRIME_COUNT);
+    }
+    packs
+};
+
 impl SieveTable {
-    /// The table for [`SIEVE_BOUND`], built once per process (about a millisecond).
+    /// The table for [`SIEVE_BOUND`]: static data, built at compile time.
     pub(super) fn default_table() -> &'static Self {
-        static TABLE: OnceLock<SieveTable> = OnceLock::new();
-        TABLE.get_or_init(|| Self::new(SIEVE_BOUND))
+        static TABLE: SieveTable = SieveTable {
+            primes: Table::Static(&PRIMES),
+            barrett: Table::Static(&BARRETT),
+            packs: Table::Static(&PACKS),
+        };
+        &TABLE
     }
 
-    /// The table of the odd primes up to `bound`.
+    /// The table of the odd primes up to `bound`, built at run time (for the tests).
+    #[cfg(test)]
     pub(super) fn new(bound: u32) -> Self {
         let primes = odd_primes_up_to(bound);
         let mut packs = Vec::new();
@@ -50,9 +192,9 @@ impl SieveTable {
         // p is odd, so floor((2^64 − 1)/p) = floor(2^64/p).
         let barrett = primes.iter().map(|&p| u64::MAX / u64::from(p)).collect();
         Self {
-            primes,
-            barrett,
-            packs,
+            primes: Table::Owned(primes),
+            barrett: Table::Owned(barrett),
+            packs: Table::Owned(packs),
         }
     }
 
@@ -88,7 +230,8 @@ impl SieveTable {
     }
 }
 
-/// The odd primes up to `bound` (sieve of Eratosthenes).
+/// The odd primes up to `bound` (sieve of Eratosthenes), at run time (for the tests).
+#[cfg(test)]
 pub(super) fn odd_primes_up_to(bound: u32) -> Vec<u32> {
     let bound = bound as usize;
     let mut composite = vec![false; bound + 1];
@@ -205,4 +348,21 @@ pub(super) fn add_small(words: &[u64], small: u64) -> Zeroizing<Vec<u64>> {
         carry = u64::from(c);
     }
     out
+}
+
+#[cfg(test)]
+mod static_tests {
+    use super::*;
+
+    /// The tables the compiler builds are those the run-time code builds.
+    #[test]
+    fn static_tables_equal_the_run_time_computation() {
+        let built = SieveTable::new(SIEVE_BOUND);
+        let table = SieveTable::default_table();
+        assert!(matches!(table.primes, Table::Static(_)));
+        assert_eq!(&*table.primes, &*built.primes);
+        assert_eq!(&*table.barrett, &*built.barrett);
+        assert_eq!(&*table.packs, &*built.packs);
+        assert_eq!(table.primes.len(), 22_999);
+    }
 }
