@@ -15,14 +15,14 @@ use crypto_primes::hazmat::{AStarBase, LucasBase, LucasCheck, MillerRabin, Prima
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::Failure;
 use super::lucas;
 use super::mont;
 use super::primality::{
     by_size, confirm, final_check, jacobi_of_small, quick_test, strong_probable_prime_ct,
 };
-use super::search::search_primes;
+use super::search::{search_primes, search_primes_with};
 use super::sieve::SieveTable;
-use super::{Failure, assemble_keys};
 
 #[derive(Debug, Deserialize)]
 struct Corpus {
@@ -266,8 +266,9 @@ fn fast_lucas_rejects_each_lucas_case() {
 }
 
 /// Only the Euler criterion looks at `(Q/n)`: a prime with the sign of that symbol inverted
-/// passes the strong and V checks and must fail the Euler check (no composite of key size
-/// failing only this check is known to the corpus).
+/// passes the strong and V checks and must fail the Euler check. (No composite fails only the
+/// Euler check, nor only the V check: given the strong check they are equivalent, see
+/// [`lucas::lucas_bpsw21`].)
 #[test]
 fn fast_lucas_applies_the_euler_criterion() {
     for p in &corpus().corner_prime {
@@ -304,7 +305,7 @@ fn a_search_started_on_a_pseudoprime_finds_the_next_prime() {
         .map(|s| (s.bits, Zeroizing::new(words(&s.n, s.bits))))
         .collect();
     assert!(starts.len() >= 4);
-    let found = search_primes(table, &starts, NonZeroUsize::new(2).unwrap());
+    let found = search_primes(table, &starts, NonZeroUsize::new(2).unwrap()).unwrap();
     for ((_, start), prime) in starts.iter().zip(found) {
         let prime = prime.expect("a prime");
         assert!(is_prime(&prime));
@@ -406,8 +407,10 @@ fn the_final_check_matches_crypto_primes() {
     }
 }
 
-/// A composite among the primes found makes key generation fail with an error — which
-/// `rsa`'s own construction would not do: it accepts the composite.
+/// A composite that the search's own tests let through — here a broken strong Lucas test that
+/// passes everything, given a base-2 strong pseudoprime that the fast Miller-Rabin test lets
+/// through — fails the final check, and the search fails with an error instead of returning
+/// it, which `rsa`'s own construction would not do: it accepts the composite.
 #[test]
 fn a_composite_prime_makes_keygen_fail() {
     let c = corpus();
@@ -417,33 +420,40 @@ fn a_composite_prime_makes_keygen_fail() {
         .find(|s| s.strong && s.bits == 1024)
         .expect("a 1024-bit pseudoprime");
     let composite = uint(&s.n, 1024);
-    let corner: Vec<BoxedUint> = c
+    let prime_n = &c
         .corner_prime
         .iter()
-        .filter(|p| p.bits == 1024)
-        .map(|p| uint(&p.n, 1024))
-        .collect();
-    let prime = corner[0].clone();
+        .find(|p| p.bits == 1024)
+        .expect("a 1024-bit prime")
+        .n;
+    let prime = uint(prime_n, 1024);
     // Without the final check, the key would be made.
     let e = BoxedUint::from(super::PUBLIC_EXPONENT);
     assert!(rsa::PrivateKey::from_p_q(composite.clone(), prime.clone(), e).is_ok());
+    let table = SieveTable::default_table();
+    let bad = (1024, Zeroizing::new(words(&s.n, 1024)));
+    let good = (1024, Zeroizing::new(words(prime_n, 1024)));
+    let broken_lucas = |_: &BoxedUint| true;
     for threads in [1, 2] {
         let threads = NonZeroUsize::new(threads).unwrap();
-        let pairs = vec![(0, composite.clone(), prime.clone())];
-        let mut out = assemble_keys(pairs, threads);
-        let (index, result) = out.pop().unwrap();
-        assert_eq!(index, 0);
-        match result {
-            Err(e @ Failure::FinalCheck) => {
-                assert!(e.to_string().contains("final Miller-Rabin check"), "{e}");
+        // The composite first or second, alongside a search that finds a prime.
+        for starts in [
+            vec![bad.clone(), good.clone()],
+            vec![good.clone(), bad.clone()],
+        ] {
+            match search_primes_with(table, &starts, threads, &broken_lucas) {
+                Err(e @ Failure::FinalCheck) => {
+                    assert!(e.to_string().contains("final Miller-Rabin check"), "{e}");
+                }
+                other => panic!("expected the final check to fail, got {other:?}"),
             }
-            other => panic!("expected the final check to fail, got {other:?}"),
         }
-        // The other order, and a good pair alongside: only the bad key fails.
-        let good = (2, corner[1].clone(), corner[2].clone());
-        let pairs = vec![(1, prime.clone(), composite.clone()), good];
-        let out = assemble_keys(pairs, threads);
-        assert!(matches!(out[0], (1, Err(Failure::FinalCheck))));
-        assert!(matches!(out[1], (2, Ok(_))));
+        // With the good start alone, the broken test still finds the prime (the final check
+        // passes primes), and with the real test the pseudoprime start finds the next prime.
+        let found =
+            search_primes_with(table, std::slice::from_ref(&good), threads, &broken_lucas).unwrap();
+        assert_eq!(found, vec![Some(prime.clone())]);
+        let found = search_primes(table, std::slice::from_ref(&bad), threads).unwrap();
+        assert!(found[0].as_ref().is_some_and(|p| *p > composite));
     }
 }
