@@ -257,11 +257,109 @@ fn fast_lucas_rejects_each_lucas_case() {
     for l in &corpus().lucas {
         let n = words(&l.n, l.bits);
         let base = lucas_base(&n, l.base_p, l.base_q);
-        let ours = by_size!(&n[..], lucas::lucas_bpsw21, base);
+        let ours = by_size!(&n[..], lucas::lucas_bpsw21, base).map(lucas::LucasChecks::passed);
         assert_eq!(ours, Some(false), "{} fails {}", l.n, l.fails);
         if l.astar {
             assert!(!confirm(&uint(&l.n, l.bits)), "{}", l.n);
         }
+    }
+}
+
+/// The reference outcome of each check for `n` and the base `(P, Q)`: `crypto-primes`'
+/// `lucas_test` with `LucasCheck::Strong` and `LucasCheck::LucasV`, and Euler's criterion on
+/// `crypto-bigint`.
+fn reference_checks(n: &BoxedUint, p: u64, q: i64) -> lucas::LucasChecks {
+    let odd = Odd::new(n.clone()).unwrap();
+    let base = || FixedBase(p, q);
+    lucas::LucasChecks {
+        strong: lucas_test(odd.clone(), base(), LucasCheck::Strong).is_probably_prime(),
+        v: lucas_test(odd, base(), LucasCheck::LucasV).is_probably_prime(),
+        euler: euler_criterion(n, q),
+    }
+}
+
+/// Composites of one word (the smallest size the fast Lucas test runs at, one limb) with a
+/// base `(P, Q)`, `(D/n) = −1`, that pass the strong check: `n = 222510401 · 60950142049`
+/// fails the V and Euler checks, `n = 54100801 · 199437621167` passes all three (a strong
+/// Lucas and Euler pseudoprime for this base, which is not its A* base). Found among products
+/// of two prime factors of `U_ω(P, Q)`, ω < 90, small P and Q, by the checks of
+/// `tests/data/keygen/generate.py`, and re-checked here with `crypto-primes`.
+const ONE_WORD_LUCAS: [(u64, u64, i64); 2] = [
+    (13_562_040_548_329_951_649, 6, 2),
+    (10_789_735_054_669_254_767, 10, -1),
+];
+
+/// Each check of the fast Lucas test gives the reference's answer, one by one, on the corpus'
+/// composites (only the strong check fails), its primes (all pass; with an inverted `(Q/n)`
+/// only the Euler check fails) and composites of one word that pass the strong check and fail
+/// both others, or none: removing or breaking the computation of any one check changes one
+/// of these. (No composite fails the V check alone, see [`lucas::lucas_bpsw21`]: that the
+/// V check's failure alone rejects is [`lucas_verdict_needs_every_check`].)
+#[test]
+fn fast_lucas_computes_each_check() {
+    for l in &corpus().lucas {
+        let n = words(&l.n, l.bits);
+        let ours = by_size!(
+            &n[..],
+            lucas::lucas_bpsw21,
+            lucas_base(&n, l.base_p, l.base_q)
+        );
+        let theirs = reference_checks(&uint(&l.n, l.bits), l.base_p, l.base_q);
+        assert_eq!(ours, Some(theirs), "{}", l.n);
+    }
+    for p in corpus().corner_prime.iter().take(6) {
+        let n = words(&p.n, p.bits);
+        let odd = Odd::new(BoxedUint::from_words(n.iter().copied())).unwrap();
+        let (bp, aq, neg) = AStarBase.generate(&odd).unwrap();
+        let q = i64::try_from(aq).unwrap() * if neg { -1 } else { 1 };
+        let base = lucas_base(&n, bp, q);
+        let all = lucas::LucasChecks {
+            strong: true,
+            v: true,
+            euler: true,
+        };
+        assert_eq!(by_size!(&n[..], lucas::lucas_bpsw21, base), Some(all));
+        let flipped = lucas::LucasBase {
+            q_jacobi_negative: !base.q_jacobi_negative,
+            ..base
+        };
+        let euler_fails = lucas::LucasChecks {
+            euler: false,
+            ..all
+        };
+        assert_eq!(
+            by_size!(&n[..], lucas::lucas_bpsw21, flipped),
+            Some(euler_fails)
+        );
+    }
+    let mut seen = Vec::new();
+    for (n, p, q) in ONE_WORD_LUCAS {
+        assert!(n >> 63 == 1 && !is_prime(&BoxedUint::from(n)));
+        let d = i128::from(p) * i128::from(p) - 4 * i128::from(q);
+        let abs_d = u64::try_from(d.unsigned_abs()).unwrap();
+        assert_eq!(jacobi_of_small(abs_d, d < 0, &[n]), -1);
+        let theirs = reference_checks(&BoxedUint::from(n), p, q);
+        assert!(theirs.strong, "{n}");
+        assert_eq!(
+            lucas::lucas_bpsw21::<1>(&[n], lucas_base(&[n], p, q)),
+            theirs,
+            "{n}"
+        );
+        seen.push((theirs.v, theirs.euler));
+    }
+    assert_eq!(seen, [(false, false), (true, true)]);
+}
+
+/// The test passes only if every check passed: each one failing alone rejects.
+#[test]
+fn lucas_verdict_needs_every_check() {
+    for bits in 0..8u8 {
+        let checks = lucas::LucasChecks {
+            strong: bits & 1 != 0,
+            v: bits & 2 != 0,
+            euler: bits & 4 != 0,
+        };
+        assert_eq!(checks.passed(), bits == 7, "{checks:?}");
     }
 }
 
@@ -281,13 +379,16 @@ fn fast_lucas_applies_the_euler_criterion() {
             i64::try_from(aq).unwrap()
         };
         let base = lucas_base(&n, bp, q);
-        assert_eq!(by_size!(&n[..], lucas::lucas_bpsw21, base), Some(true));
+        assert_eq!(
+            by_size!(&n[..], lucas::lucas_bpsw21, base).map(lucas::LucasChecks::passed),
+            Some(true)
+        );
         let flipped = lucas::LucasBase {
             q_jacobi_negative: !base.q_jacobi_negative,
             ..base
         };
         assert_eq!(
-            by_size!(&n[..], lucas::lucas_bpsw21, flipped),
+            by_size!(&n[..], lucas::lucas_bpsw21, flipped).map(lucas::LucasChecks::passed),
             Some(false),
             "{}",
             p.n

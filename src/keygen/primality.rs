@@ -89,7 +89,7 @@ fn confirm_odd(n: &BoxedUint, odd: &Odd<BoxedUint>) -> bool {
         q_jacobi_negative: q_jacobi < 0,
     };
     match by_size!(words, lucas::lucas_bpsw21, base) {
-        Some(result) => result,
+        Some(checks) => checks.passed(),
         None => theirs(),
     }
 }
