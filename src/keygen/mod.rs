@@ -54,7 +54,9 @@
 //! of 512 to 2048 bits (the fast Miller-Rabin must let the strong ones through, the fast Lucas
 //! test and the final check must stop them, a search started on one must return the next
 //! prime), primes and pseudoprimes where the low word of `n ∓ 1` is zero, and Lucas composites
-//! that only the strong check rejects. The key is then built by `rsa`'s `PrivateKey::from_p_q`
+//! that only the strong check rejects; each of the Lucas test's three checks is compared with
+//! a reference on its own (given the strong check, the V and Euler checks are equivalent, so
+//! no composite fails one of them alone: see [`lucas::lucas_bpsw21`]). The key is then built by `rsa`'s `PrivateKey::from_p_q`
 //! (d = e<sup>−1</sup> mod λ(n)), which validates it, and this module checks
 //! `|p − q| > 2^(bits/2 − 100)` (FIPS 186-5, A.1.3) and that e = 65537 is invertible.
 //!
