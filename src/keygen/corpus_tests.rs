@@ -15,14 +15,14 @@ use crypto_primes::hazmat::{AStarBase, LucasBase, LucasCheck, MillerRabin, Prima
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::Failure;
 use super::lucas;
 use super::mont;
 use super::primality::{
     by_size, confirm, final_check, jacobi_of_small, quick_test, strong_probable_prime_ct,
 };
-use super::search::search_primes;
+use super::search::{search_primes, search_primes_with};
 use super::sieve::SieveTable;
-use super::{Failure, assemble_keys};
 
 #[derive(Debug, Deserialize)]
 struct Corpus {
@@ -257,7 +257,7 @@ fn fast_lucas_rejects_each_lucas_case() {
     for l in &corpus().lucas {
         let n = words(&l.n, l.bits);
         let base = lucas_base(&n, l.base_p, l.base_q);
-        let ours = by_size!(&n[..], lucas::lucas_bpsw21, base);
+        let ours = by_size!(&n[..], lucas::lucas_bpsw21, base).map(lucas::LucasChecks::passed);
         assert_eq!(ours, Some(false), "{} fails {}", l.n, l.fails);
         if l.astar {
             assert!(!confirm(&uint(&l.n, l.bits)), "{}", l.n);
@@ -265,9 +265,108 @@ fn fast_lucas_rejects_each_lucas_case() {
     }
 }
 
+/// The reference outcome of each check for `n` and the base `(P, Q)`: `crypto-primes`'
+/// `lucas_test` with `LucasCheck::Strong` and `LucasCheck::LucasV`, and Euler's criterion on
+/// `crypto-bigint`.
+fn reference_checks(n: &BoxedUint, p: u64, q: i64) -> lucas::LucasChecks {
+    let odd = Odd::new(n.clone()).unwrap();
+    let base = || FixedBase(p, q);
+    lucas::LucasChecks {
+        strong: lucas_test(odd.clone(), base(), LucasCheck::Strong).is_probably_prime(),
+        v: lucas_test(odd, base(), LucasCheck::LucasV).is_probably_prime(),
+        euler: euler_criterion(n, q),
+    }
+}
+
+/// Composites of one word (the smallest size the fast Lucas test runs at, one limb) with a
+/// base `(P, Q)`, `(D/n) = −1`, that pass the strong check: `n = 222510401 · 60950142049`
+/// fails the V and Euler checks, `n = 54100801 · 199437621167` passes all three (a strong
+/// Lucas and Euler pseudoprime for this base, which is not its A* base). Found among products
+/// of two prime factors of `U_ω(P, Q)`, ω < 90, small P and Q, by the checks of
+/// `tests/data/keygen/generate.py`, and re-checked here with `crypto-primes`.
+const ONE_WORD_LUCAS: [(u64, u64, i64); 2] = [
+    (13_562_040_548_329_951_649, 6, 2),
+    (10_789_735_054_669_254_767, 10, -1),
+];
+
+/// Each check of the fast Lucas test gives the reference's answer, one by one, on the corpus'
+/// composites (only the strong check fails), its primes (all pass; with an inverted `(Q/n)`
+/// only the Euler check fails) and composites of one word that pass the strong check and fail
+/// both others, or none: removing or breaking the computation of any one check changes one
+/// of these. (No composite fails the V check alone, see [`lucas::lucas_bpsw21`]: that the
+/// V check's failure alone rejects is [`lucas_verdict_needs_every_check`].)
+#[test]
+fn fast_lucas_computes_each_check() {
+    for l in &corpus().lucas {
+        let n = words(&l.n, l.bits);
+        let ours = by_size!(
+            &n[..],
+            lucas::lucas_bpsw21,
+            lucas_base(&n, l.base_p, l.base_q)
+        );
+        let theirs = reference_checks(&uint(&l.n, l.bits), l.base_p, l.base_q);
+        assert_eq!(ours, Some(theirs), "{}", l.n);
+    }
+    for p in corpus().corner_prime.iter().take(6) {
+        let n = words(&p.n, p.bits);
+        let odd = Odd::new(BoxedUint::from_words(n.iter().copied())).unwrap();
+        let (bp, aq, neg) = AStarBase.generate(&odd).unwrap();
+        let q = i64::try_from(aq).unwrap() * if neg { -1 } else { 1 };
+        let base = lucas_base(&n, bp, q);
+        let all = lucas::LucasChecks {
+            strong: true,
+            v: true,
+            euler: true,
+        };
+        assert_eq!(by_size!(&n[..], lucas::lucas_bpsw21, base), Some(all));
+        let flipped = lucas::LucasBase {
+            q_jacobi_negative: !base.q_jacobi_negative,
+            ..base
+        };
+        let euler_fails = lucas::LucasChecks {
+            euler: false,
+            ..all
+        };
+        assert_eq!(
+            by_size!(&n[..], lucas::lucas_bpsw21, flipped),
+            Some(euler_fails)
+        );
+    }
+    let mut seen = Vec::new();
+    for (n, p, q) in ONE_WORD_LUCAS {
+        assert!(n >> 63 == 1 && !is_prime(&BoxedUint::from(n)));
+        let d = i128::from(p) * i128::from(p) - 4 * i128::from(q);
+        let abs_d = u64::try_from(d.unsigned_abs()).unwrap();
+        assert_eq!(jacobi_of_small(abs_d, d < 0, &[n]), -1);
+        let theirs = reference_checks(&BoxedUint::from(n), p, q);
+        assert!(theirs.strong, "{n}");
+        assert_eq!(
+            lucas::lucas_bpsw21::<1>(&[n], lucas_base(&[n], p, q)),
+            theirs,
+            "{n}"
+        );
+        seen.push((theirs.v, theirs.euler));
+    }
+    assert_eq!(seen, [(false, false), (true, true)]);
+}
+
+/// The test passes only if every check passed: each one failing alone rejects.
+#[test]
+fn lucas_verdict_needs_every_check() {
+    for bits in 0..8u8 {
+        let checks = lucas::LucasChecks {
+            strong: bits & 1 != 0,
+            v: bits & 2 != 0,
+            euler: bits & 4 != 0,
+        };
+        assert_eq!(checks.passed(), bits == 7, "{checks:?}");
+    }
+}
+
 /// Only the Euler criterion looks at `(Q/n)`: a prime with the sign of that symbol inverted
-/// passes the strong and V checks and must fail the Euler check (no composite of key size
-/// failing only this check is known to the corpus).
+/// passes the strong and V checks and must fail the Euler check. (No composite fails only the
+/// Euler check, nor only the V check: given the strong check they are equivalent, see
+/// [`lucas::lucas_bpsw21`].)
 #[test]
 fn fast_lucas_applies_the_euler_criterion() {
     for p in &corpus().corner_prime {
@@ -280,13 +379,16 @@ fn fast_lucas_applies_the_euler_criterion() {
             i64::try_from(aq).unwrap()
         };
         let base = lucas_base(&n, bp, q);
-        assert_eq!(by_size!(&n[..], lucas::lucas_bpsw21, base), Some(true));
+        assert_eq!(
+            by_size!(&n[..], lucas::lucas_bpsw21, base).map(lucas::LucasChecks::passed),
+            Some(true)
+        );
         let flipped = lucas::LucasBase {
             q_jacobi_negative: !base.q_jacobi_negative,
             ..base
         };
         assert_eq!(
-            by_size!(&n[..], lucas::lucas_bpsw21, flipped),
+            by_size!(&n[..], lucas::lucas_bpsw21, flipped).map(lucas::LucasChecks::passed),
             Some(false),
             "{}",
             p.n
@@ -304,7 +406,7 @@ fn a_search_started_on_a_pseudoprime_finds_the_next_prime() {
         .map(|s| (s.bits, Zeroizing::new(words(&s.n, s.bits))))
         .collect();
     assert!(starts.len() >= 4);
-    let found = search_primes(table, &starts, NonZeroUsize::new(2).unwrap());
+    let found = search_primes(table, &starts, NonZeroUsize::new(2).unwrap()).unwrap();
     for ((_, start), prime) in starts.iter().zip(found) {
         let prime = prime.expect("a prime");
         assert!(is_prime(&prime));
@@ -406,8 +508,10 @@ fn the_final_check_matches_crypto_primes() {
     }
 }
 
-/// A composite among the primes found makes key generation fail with an error — which
-/// `rsa`'s own construction would not do: it accepts the composite.
+/// A composite that the search's own tests let through — here a broken strong Lucas test that
+/// passes everything, given a base-2 strong pseudoprime that the fast Miller-Rabin test lets
+/// through — fails the final check, and the search fails with an error instead of returning
+/// it, which `rsa`'s own construction would not do: it accepts the composite.
 #[test]
 fn a_composite_prime_makes_keygen_fail() {
     let c = corpus();
@@ -417,33 +521,40 @@ fn a_composite_prime_makes_keygen_fail() {
         .find(|s| s.strong && s.bits == 1024)
         .expect("a 1024-bit pseudoprime");
     let composite = uint(&s.n, 1024);
-    let corner: Vec<BoxedUint> = c
+    let prime_n = &c
         .corner_prime
         .iter()
-        .filter(|p| p.bits == 1024)
-        .map(|p| uint(&p.n, 1024))
-        .collect();
-    let prime = corner[0].clone();
+        .find(|p| p.bits == 1024)
+        .expect("a 1024-bit prime")
+        .n;
+    let prime = uint(prime_n, 1024);
     // Without the final check, the key would be made.
     let e = BoxedUint::from(super::PUBLIC_EXPONENT);
     assert!(rsa::PrivateKey::from_p_q(composite.clone(), prime.clone(), e).is_ok());
+    let table = SieveTable::default_table();
+    let bad = (1024, Zeroizing::new(words(&s.n, 1024)));
+    let good = (1024, Zeroizing::new(words(prime_n, 1024)));
+    let broken_lucas = |_: &BoxedUint| true;
     for threads in [1, 2] {
         let threads = NonZeroUsize::new(threads).unwrap();
-        let pairs = vec![(0, composite.clone(), prime.clone())];
-        let mut out = assemble_keys(pairs, threads);
-        let (index, result) = out.pop().unwrap();
-        assert_eq!(index, 0);
-        match result {
-            Err(e @ Failure::FinalCheck) => {
-                assert!(e.to_string().contains("final Miller-Rabin check"), "{e}");
+        // The composite first or second, alongside a search that finds a prime.
+        for starts in [
+            vec![bad.clone(), good.clone()],
+            vec![good.clone(), bad.clone()],
+        ] {
+            match search_primes_with(table, &starts, threads, &broken_lucas) {
+                Err(e @ Failure::FinalCheck) => {
+                    assert!(e.to_string().contains("final Miller-Rabin check"), "{e}");
+                }
+                other => panic!("expected the final check to fail, got {other:?}"),
             }
-            other => panic!("expected the final check to fail, got {other:?}"),
         }
-        // The other order, and a good pair alongside: only the bad key fails.
-        let good = (2, corner[1].clone(), corner[2].clone());
-        let pairs = vec![(1, prime.clone(), composite.clone()), good];
-        let out = assemble_keys(pairs, threads);
-        assert!(matches!(out[0], (1, Err(Failure::FinalCheck))));
-        assert!(matches!(out[1], (2, Ok(_))));
+        // With the good start alone, the broken test still finds the prime (the final check
+        // passes primes), and with the real test the pseudoprime start finds the next prime.
+        let found =
+            search_primes_with(table, std::slice::from_ref(&good), threads, &broken_lucas).unwrap();
+        assert_eq!(found, vec![Some(prime.clone())]);
+        let found = search_primes(table, std::slice::from_ref(&bad), threads).unwrap();
+        assert!(found[0].as_ref().is_some_and(|p| *p > composite));
     }
 }

@@ -89,7 +89,7 @@ fn confirm_odd(n: &BoxedUint, odd: &Odd<BoxedUint>) -> bool {
         q_jacobi_negative: q_jacobi < 0,
     };
     match by_size!(words, lucas::lucas_bpsw21, base) {
-        Some(result) => result,
+        Some(checks) => checks.passed(),
         None => theirs(),
     }
 }
@@ -144,15 +144,27 @@ pub(super) fn jacobi_of_small(abs_a: u64, a_negative: bool, n: &[u64]) -> i8 {
 // ---------------------------------------------------------------------------------------------
 // The final, independent check of every prime.
 
-/// The bases of [`final_check`]: fixed, so that seeded keys stay those of `rsa` 0.10 (a prime
-/// passes Miller-Rabin to every base), and other than 2, which the search already tested.
-const FINAL_CHECK_BASES: [u64; 2] = [3, 5];
+/// The bases of the final check ([`final_check_base`]): fixed, so that seeded keys stay those
+/// of `rsa` 0.10 (a prime passes Miller-Rabin to every base), and other than 2, which the
+/// search already tested.
+pub(super) const FINAL_CHECK_BASES: [u64; 2] = [3, 5];
 
-/// An independent confirmation of a prime that the search found: Miller-Rabin to the bases
-/// [`FINAL_CHECK_BASES`] on `crypto-bigint`'s constant-time Montgomery exponentiation
-/// (`BoxedMontyForm::pow`), which shares no code with this module's Montgomery arithmetic nor
-/// with `crypto-primes`' Lucas test. A prime always passes; a composite that slipped through a
-/// bug in the search's tests fails with overwhelming probability.
+/// An independent confirmation of a prime that the search found, to its base number `index`
+/// of [`FINAL_CHECK_BASES`] (`n` as little-endian words): Miller-Rabin on `crypto-bigint`'s
+/// constant-time Montgomery exponentiation (`BoxedMontyForm::pow`), which shares no code with
+/// this module's Montgomery arithmetic nor with `crypto-primes`' Lucas test. A prime always
+/// passes; a composite that slipped through a bug in the search's tests fails with
+/// overwhelming probability. The search runs one base per job, so that the bases of a prime
+/// are checked in parallel.
+pub(super) fn final_check_base(words: &[u64], index: usize) -> bool {
+    let mut n = BoxedUint::from_words(words.iter().copied());
+    let result = strong_probable_prime_ct(&n, FINAL_CHECK_BASES[index]);
+    n.zeroize();
+    result
+}
+
+/// [`final_check_base`] to every base (for the tests).
+#[cfg(test)]
 pub(super) fn final_check(n: &BoxedUint) -> bool {
     FINAL_CHECK_BASES
         .iter()

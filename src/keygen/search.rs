@@ -1,6 +1,14 @@
 //! The threaded prime search: a pool of threads shares the candidates of several searches,
 //! lowest candidate first, so that the prime found for each start is the first one at or above
 //! it, whatever the number of threads and their timing.
+//!
+//! A candidate that passes the Miller-Rabin test to base 2 is confirmed by the strong Lucas
+//! test and, at the same time and as separate jobs of the pool, put through the independent
+//! [final check](super::primality::final_check_base), one job per base: on several threads the
+//! final check of one prime overlaps with the Lucas test and with the other searches, instead
+//! of waiting for every search to end. Only the Miller-Rabin and Lucas tests decide which
+//! candidate is a search's prime (so the primes stay those of `rsa` 0.10); a prime found that
+//! fails the final check makes [`search_primes`] fail ([`Failure::FinalCheck`]).
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
@@ -9,8 +17,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use crypto_bigint::BoxedUint;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::primality::{confirm, quick_test};
+use super::Failure;
+use super::primality::{FINAL_CHECK_BASES, confirm, final_check_base, quick_test};
 use super::sieve::{Segment, SieveTable, add_small};
+
+/// The strong Lucas test a search confirms its candidates with: [`confirm`], or a broken one
+/// in the tests of the final check.
+pub(super) type LucasTest = dyn Fn(&BoxedUint) -> bool + Sync;
 
 /// Where a candidate is in its search: segment, then survivor index.
 type Pos = (usize, usize);
@@ -36,9 +49,9 @@ struct Search {
     /// Candidates being tested.
     in_flight: Vec<Pos>,
     /// Candidates that passed the quick test and are being confirmed.
-    confirming: Vec<Pos>,
-    /// The lowest confirmed prime so far.
-    found: Option<(Pos, BoxedUint)>,
+    confirming: Vec<Confirming>,
+    /// The lowest confirmed prime so far, and whether it passed the final check.
+    found: Option<(Pos, BoxedUint, bool)>,
     /// Every candidate was handed out (the search reached `2^bits`).
     exhausted: bool,
 }
@@ -47,14 +60,34 @@ impl Search {
     /// Whether the result of the search is known: its lowest prime, or that it has none.
     fn resolved(&self) -> bool {
         match &self.found {
-            Some((f, _)) => self.in_flight.iter().all(|p| p > f),
+            Some((f, _, _)) => self.in_flight.iter().all(|p| p > f),
             None => self.exhausted && self.in_flight.is_empty(),
         }
     }
 }
 
+/// A candidate that passed the quick test: the outcomes of its strong Lucas test and of each
+/// base of its final check, as they come in (`None`: not known yet; a test given up because
+/// the candidate can no longer matter counts as failed).
+#[derive(Debug)]
+struct Confirming {
+    pos: Pos,
+    candidate: Zeroizing<Vec<u64>>,
+    lucas: Option<bool>,
+    checks: [Option<bool>; FINAL_CHECK_BASES.len()],
+    /// The bases (indices) whose check no thread has taken yet.
+    untaken: Vec<usize>,
+}
+
 /// Work for a thread.
 enum Job {
+    /// Check the candidate at `pos` of search `search` to the final check's base `base`.
+    Check {
+        search: usize,
+        pos: Pos,
+        base: usize,
+        candidate: Zeroizing<Vec<u64>>,
+    },
     /// Test the candidate at `pos` of search `search`.
     Test {
         search: usize,
@@ -73,6 +106,7 @@ enum Job {
 /// The state shared by the threads of one search.
 struct Shared<'t> {
     table: &'t SieveTable,
+    lucas: &'t LucasTest,
     state: Mutex<Vec<Search>>,
     wake: Condvar,
     /// Set once every search is resolved: the threads stop.
@@ -145,39 +179,82 @@ impl Shared<'_> {
                     pos,
                     candidate,
                 } => self.test(search, pos, &candidate),
+                Job::Check {
+                    search,
+                    pos,
+                    base,
+                    candidate,
+                } => {
+                    let passed = !self.stopped(search, pos) && final_check_base(&candidate, base);
+                    self.update(|s| {
+                        let s = &mut s[search];
+                        if let Some(c) = s.confirming.iter_mut().find(|c| c.pos == pos) {
+                            c.checks[base] = Some(passed);
+                        }
+                        settle(s, pos, &self.found_at[search]);
+                    });
+                }
             }
         }
     }
 
-    /// Tests one candidate and records the outcome.
-    fn test(&self, search: usize, pos: Pos, candidate: &[u64]) {
-        let me = encode(pos);
-        let stop = || {
-            self.done.load(AtomicOrdering::Relaxed)
-                || self.found_at[search].load(AtomicOrdering::Relaxed) < me
-        };
-        let finish = |s: &mut Search| s.in_flight.retain(|p| *p != pos);
+    /// Whether a test of the candidate at `pos` of search `search` can no longer matter.
+    fn stopped(&self, search: usize, pos: Pos) -> bool {
+        self.done.load(AtomicOrdering::Relaxed)
+            || self.found_at[search].load(AtomicOrdering::Relaxed) < encode(pos)
+    }
+
+    /// Tests one candidate and records the outcome: the quick test, then, if it passed, the
+    /// strong Lucas test here while other threads may take the final check's bases.
+    fn test(&self, search: usize, pos: Pos, candidate: &Zeroizing<Vec<u64>>) {
+        let stop = || self.stopped(search, pos);
         if quick_test(candidate, &stop) != Some(true) {
-            return self.update(|s| finish(&mut s[search]));
+            return self.update(|s| s[search].in_flight.retain(|p| *p != pos));
         }
-        self.update(|s| s[search].confirming.push(pos));
+        self.update(|s| {
+            s[search].confirming.push(Confirming {
+                pos,
+                candidate: candidate.clone(),
+                lucas: None,
+                checks: [None; FINAL_CHECK_BASES.len()],
+                untaken: (0..FINAL_CHECK_BASES.len()).collect(),
+            });
+        });
         let mut n = BoxedUint::from_words(candidate.iter().copied());
-        let prime = !stop() && confirm(&n);
+        let prime = !stop() && (self.lucas)(&n);
+        n.zeroize();
         self.update(|s| {
             let s = &mut s[search];
-            s.confirming.retain(|p| *p != pos);
-            finish(s);
-            if prime && s.found.as_ref().is_none_or(|(f, _)| pos < *f) {
-                self.found_at[search].store(me, AtomicOrdering::Relaxed);
-                let winner = std::mem::replace(&mut n, BoxedUint::zero());
-                if let Some((_, mut old)) = s.found.replace((pos, winner)) {
-                    old.zeroize();
-                }
+            if let Some(c) = s.confirming.iter_mut().find(|c| c.pos == pos) {
+                c.lucas = Some(prime);
             }
+            settle(s, pos, &self.found_at[search]);
         });
-        // A composite, or a prime that lost to a lower candidate of its search.
-        n.zeroize();
     }
+}
+
+/// Once every test of the confirming candidate at `pos` is done: ends it, and makes it the
+/// search's prime if the strong Lucas test passed it and no lower prime was found. Whether it
+/// passed the final check is recorded with it (it does not change which prime is found).
+fn settle(s: &mut Search, pos: Pos, found_at: &AtomicU64) {
+    let Some(i) = s.confirming.iter().position(|c| c.pos == pos) else {
+        return;
+    };
+    let c = &s.confirming[i];
+    let (Some(prime), true) = (c.lucas, c.checks.iter().all(Option::is_some)) else {
+        return;
+    };
+    let checked = c.checks.iter().all(|&r| r == Some(true));
+    let mut c = s.confirming.swap_remove(i);
+    s.in_flight.retain(|p| *p != pos);
+    if prime && s.found.as_ref().is_none_or(|(f, _, _)| pos < *f) {
+        found_at.store(encode(pos), AtomicOrdering::Relaxed);
+        let winner = BoxedUint::from_words(c.candidate.iter().copied());
+        if let Some((_, mut old, _)) = s.found.replace((pos, winner, checked)) {
+            old.zeroize();
+        }
+    }
+    c.candidate.zeroize();
 }
 
 /// Stops the other threads if this one panics, so that the scope ends and re-raises the
@@ -193,8 +270,21 @@ impl Drop for StopOnPanic<'_, '_> {
     }
 }
 
-/// Hands out the lowest useful job, if any.
+/// Hands out the lowest useful job, if any: the final check of a confirming candidate first
+/// (it is needed to settle it), else the next candidate or segment.
 fn take_job(searches: &mut [Search]) -> Option<Job> {
+    for (index, s) in searches.iter_mut().enumerate() {
+        for c in &mut s.confirming {
+            if let Some(base) = c.untaken.pop() {
+                return Some(Job::Check {
+                    search: index,
+                    pos: c.pos,
+                    base,
+                    candidate: c.candidate.clone(),
+                });
+            }
+        }
+    }
     for (index, s) in searches.iter_mut().enumerate() {
         if s.found.is_some() || !s.confirming.is_empty() || s.exhausted {
             continue;
@@ -236,11 +326,25 @@ fn take_job(searches: &mut [Search]) -> Option<Job> {
 
 /// For each start (bits, words), the first prime at or above it (stepping by 2) below
 /// `2^bits`, or `None` if there is none. The result does not depend on `threads`.
+///
+/// # Errors
+///
+/// [`Failure::FinalCheck`] if a prime found fails the final check.
 pub(super) fn search_primes(
     table: &SieveTable,
     starts: &[(u32, Zeroizing<Vec<u64>>)],
     threads: NonZeroUsize,
-) -> Vec<Option<BoxedUint>> {
+) -> Result<Vec<Option<BoxedUint>>, Failure> {
+    search_primes_with(table, starts, threads, &confirm)
+}
+
+/// [`search_primes`] with the given strong Lucas test.
+pub(super) fn search_primes_with(
+    table: &SieveTable,
+    starts: &[(u32, Zeroizing<Vec<u64>>)],
+    threads: NonZeroUsize,
+    lucas: &LucasTest,
+) -> Result<Vec<Option<BoxedUint>>, Failure> {
     let searches = starts
         .iter()
         .map(|(bits, start)| Search {
@@ -260,6 +364,7 @@ pub(super) fn search_primes(
         .collect::<Vec<_>>();
     let shared = Shared {
         table,
+        lucas,
         found_at: searches.iter().map(|_| AtomicU64::new(u64::MAX)).collect(),
         state: Mutex::new(searches),
         wake: Condvar::new(),
@@ -274,8 +379,23 @@ pub(super) fn search_primes(
         .state
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    searches
-        .into_iter()
-        .map(|mut s| s.found.take().map(|(_, prime)| prime))
-        .collect()
+    let mut primes = Vec::with_capacity(searches.len());
+    let mut failed = false;
+    for mut s in searches {
+        match s.found.take() {
+            Some((_, prime, true)) => primes.push(Some(prime)),
+            Some((_, mut prime, false)) => {
+                prime.zeroize();
+                failed = true;
+            }
+            None => primes.push(None),
+        }
+    }
+    if failed {
+        for mut prime in primes.into_iter().flatten() {
+            prime.zeroize();
+        }
+        return Err(Failure::FinalCheck);
+    }
+    Ok(primes)
 }

@@ -619,8 +619,8 @@ fn search_finds_the_first_prime_whatever_the_threads() {
     let table = SieveTable::default_table();
     let mut rng = StdRng::seed_from_u64(6);
     let starts: Vec<_> = (0..4).map(|_| (512, random_start(&mut rng, 512))).collect();
-    let one = search_primes(table, &starts, NonZeroUsize::MIN);
-    let three = search_primes(table, &starts, NonZeroUsize::new(3).unwrap());
+    let one = search_primes(table, &starts, NonZeroUsize::MIN).unwrap();
+    let three = search_primes(table, &starts, NonZeroUsize::new(3).unwrap()).unwrap();
     assert_eq!(one, three);
     for ((_, start), prime) in starts.iter().zip(&one) {
         let prime = prime.as_ref().unwrap();
@@ -640,10 +640,10 @@ fn search_reports_an_exhausted_range() {
     // The odd numbers from 2^64 − 57 up are 2^64 − 57, …, 2^64 − 1: the primes below 2^64
     // closest to it are 2^64 − 59 and 2^64 − 83, so there is none.
     let starts = vec![(64, Zeroizing::new(vec![u64::MAX - 56]))];
-    let found = search_primes(&table, &starts, NonZeroUsize::new(2).unwrap());
+    let found = search_primes(&table, &starts, NonZeroUsize::new(2).unwrap()).unwrap();
     assert_eq!(found, vec![None]);
     let starts = vec![(64, Zeroizing::new(vec![u64::MAX - 90]))];
-    let found = search_primes(&table, &starts, NonZeroUsize::new(2).unwrap());
+    let found = search_primes(&table, &starts, NonZeroUsize::new(2).unwrap()).unwrap();
     assert_eq!(found, vec![Some(BoxedUint::from(u64::MAX - 82))]);
 }
 
@@ -654,7 +654,7 @@ fn pairs_too_close_are_refused() {
     let starts: Vec<_> = (0..2)
         .map(|_| (1024, random_start(&mut rng, 1024)))
         .collect();
-    let found = search_primes(table, &starts, NonZeroUsize::new(2).unwrap());
+    let found = search_primes(table, &starts, NonZeroUsize::new(2).unwrap()).unwrap();
     let (p, q) = (found[0].clone().unwrap(), found[1].clone().unwrap());
     assert!(acceptable_pair(&p, &q, 1024));
     assert!(!acceptable_pair(&p, &p, 1024));

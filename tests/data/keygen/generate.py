@@ -14,8 +14,9 @@ the Rust tests with crypto-primes and crypto-bigint, so the data is not trusted,
 - `[[lucas]]`: n = p·(2p + 3) with p ≡ 3 (mod 4), p and 2p + 3 prime, and a Lucas base
   (P, Q = 1) with (D/n) = −1, D = P² − 4Q, for which exactly one of the three checks of
   Baillie, Fiori and Wagstaff (2021) fails: `fails = "strong"` (U_d ≢ 0 and no V_(d·2^r) ≡ 0,
-  r < s, n + 1 = 2^s·d) while V_(n+1) ≡ 2Q and Q^((n+1)/2) ≡ Q·(Q/n) hold. (This family gives no
-  composite failing only the V check or only the Euler check; the Rust tests cover the Euler
+  r < s, n + 1 = 2^s·d) while V_(n+1) ≡ 2Q and Q^((n+1)/2) ≡ Q·(Q/n) hold. (No composite fails
+  only the V check or only the Euler check — given the strong check they are equivalent, see
+  src/keygen/lucas.rs; the Rust tests cover the Euler
   check with primes and an inverted (Q/n).) `astar` says that (P, Q) is the A* base of n. With
   `corner`, p ≡ −1 (mod 2^64): the low word of n + 1 is zero.
 """
