@@ -9,12 +9,15 @@
 #  3. more register-against-register comparisons (`cmp`/`test` of two registers) per function
 #     than the public ones the code has: loop bounds and bounds checks, the `stop` callback,
 #     whether the low word of n ∓ 1 is zero, i < checked_below, P = 1 (the base): at most
-#     MR_BUDGET in a Miller-Rabin instance, LUCAS_BUDGET in a Lucas one, none in a squaring.
+#     MR_BUDGET in a Miller-Rabin instance, LUCAS_BUDGET in a Lucas one, POW_BUDGET in the RSA
+#     signature's windowed exponentiation (src/keygen/crt.rs: the loop bounds of the inlined
+#     Montgomery multiplication), none in a squaring.
 # Loop counters (compare/decrement against an immediate) are allowed. Run from the repository
 # root; exits non-zero on failure. Needs objdump (binutils; installed with apt-get if missing).
 set -euo pipefail
 MR_BUDGET=${MR_BUDGET:-4}
 LUCAS_BUDGET=${LUCAS_BUDGET:-8}
+POW_BUDGET=${POW_BUDGET:-11}
 if ! command -v objdump >/dev/null 2>&1; then
   sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
   $sudo_ apt-get install -y binutils >/dev/null
@@ -26,12 +29,12 @@ bin=$(printf '%s\n' "$out" | sed -n 's/.*Executable unittests src\/lib.rs (\(.*\
 dis=$(mktemp)
 trap 'rm -f "$dis"' EXIT
 objdump -d --no-show-raw-insn -C "$bin" > "$dis"
-awk -v MR="$MR_BUDGET" -v LUCAS="$LUCAS_BUDGET" '
+awk -v MR="$MR_BUDGET" -v LUCAS="$LUCAS_BUDGET" -v POW="$POW_BUDGET" '
 function report(kind, text) { bad++; printf "%s: %s\n  %s\n", kind, fn, text }
 /^[0-9a-f]+ <.*>:$/ {
   fn = ""
-  if ($0 ~ /<etcd_pki::keygen::(mont::(square|miller_rabin_base_2)|lucas::lucas_bpsw21)(::\{\{closure\}\})?>:$/) {
-    fn = $0; family = ($0 ~ /square/) ? "square" : ($0 ~ /miller_rabin/) ? "mr" : "lucas"
+  if ($0 ~ /<etcd_pki::keygen::(mont::(square|miller_rabin_base_2)|lucas::lucas_bpsw21|crt::pow_window)(::\{\{closure\}\})?>:$/) {
+    fn = $0; family = ($0 ~ /pow_window/) ? "pow" : ($0 ~ /square/) ? "square" : ($0 ~ /miller_rabin/) ? "mr" : "lucas"
     if ($0 !~ /closure/) seen[family]++
   }
   setter = ""; aftercall = 0; last = ""; next
@@ -54,14 +57,14 @@ fn != "" {
 }
 END {
   for (f in regcmp) {
-    budget = (f ~ /square/) ? 0 : (f ~ /miller_rabin/) ? MR : LUCAS
+    budget = (f ~ /pow_window/) ? POW : (f ~ /square/) ? 0 : (f ~ /miller_rabin/) ? MR : LUCAS
     if (regcmp[f] > budget) { bad++; printf "%d register comparisons feeding jumps (budget %d): %s\n", regcmp[f], budget, f }
   }
   for (k in want) {}
-  if (seen["square"] < 4 || seen["mr"] < 4 || seen["lucas"] < 4) {
-    printf "expected the squaring, Miller-Rabin and Lucas functions of 4 sizes each, found %d, %d, %d: inlined or renamed? the check needs them as symbols\n", seen["square"], seen["mr"], seen["lucas"]
+  if (seen["square"] < 4 || seen["mr"] < 4 || seen["lucas"] < 4 || seen["pow"] < 3) {
+    printf "expected the squaring, Miller-Rabin and Lucas functions of 4 sizes each and the signature exponentiation of 3, found %d, %d, %d, %d: inlined or renamed? the check needs them as symbols\n", seen["square"], seen["mr"], seen["lucas"], seen["pow"]
     exit 1
   }
   if (bad) { printf "FAILED: %d data-dependent jump(s) in the constant-time code\n", bad; exit 1 }
-  printf "ok: %d squaring, %d Miller-Rabin, %d Lucas functions without data-dependent jumps\n", seen["square"], seen["mr"], seen["lucas"]
+  printf "ok: %d squaring, %d Miller-Rabin, %d Lucas, %d signature exponentiation functions without data-dependent jumps\n", seen["square"], seen["mr"], seen["lucas"], seen["pow"]
 }' "$dis"
