@@ -153,6 +153,18 @@ fn samples() -> Vec<Error> {
             detail: "d".into(),
         },
         Error::DirectoryNotEmpty { path: "p".into() },
+        Error::InvalidEtcdVersion {
+            value: "4.0".into(),
+            reason: "r".into(),
+        },
+        Error::InvalidConfig {
+            path: p(),
+            reason: "r".into(),
+            source: Some(boxed()),
+        },
+        Error::NothingToCheck {
+            paths: vec!["a".into(), "b".into()],
+        },
     ]
 }
 
@@ -190,10 +202,13 @@ fn index(e: &Error) -> usize {
         Error::Signing { .. } => 29,
         Error::Unsupported { .. } => 30,
         Error::DirectoryNotEmpty { .. } => 31,
+        Error::InvalidEtcdVersion { .. } => 32,
+        Error::InvalidConfig { .. } => 33,
+        Error::NothingToCheck { .. } => 34,
     }
 }
 
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 35;
 
 #[test]
 fn messages_do_not_repeat_their_cause() {
