@@ -183,6 +183,7 @@ impl<'a> Deployment<'a> {
                 {
                     format!("client {}", dir_name(&f.path))
                 }
+                _ if s.starts_with("client") => stem(&f.path),
                 _ => format!("client {}", stem(&f.path)),
             };
             let key = Self::find_key(
