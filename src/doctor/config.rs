@@ -228,7 +228,12 @@ pub(super) fn etcd_arguments(text: &str) -> Option<Vec<String>> {
             return Some(words[at + 1..].to_vec());
         }
     }
-    None
+    // Or the flags alone (`--name m1 --cert-file …`).
+    let words = shlex::split(&logical_lines(text).join(" "))?;
+    words
+        .first()
+        .is_some_and(|w| w.starts_with("--") && w.len() > 2)
+        .then_some(words)
 }
 
 /// Reads the flags of an etcd command line (`args`: the words after `etcd`), as Go's `flag`

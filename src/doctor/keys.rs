@@ -97,10 +97,14 @@ pub(super) fn check_files(dep: &Deployment<'_>, out: &mut Vec<Finding>) {
             );
         }
         let is_ca_key = ca_keys.iter().any(|p| same_file(p, &key.path));
-        let on_member = key
-            .path
-            .parent()
-            .is_some_and(|d| member_dirs.iter().any(|m| same_file(m, d)));
+        // A member's directory: one a configuration is in or names files in, or our plan's
+        // `members/<name>/`.
+        let on_member = key.path.parent().is_some_and(|d| {
+            member_dirs.iter().any(|m| same_file(m, d))
+                || d.parent()
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == "members")
+        });
         if is_ca_key && on_member {
             out.push(
                 Finding::new(Severity::Warning, "ca-key-on-member", &label, &[&key.path], "the CA's private key is in a member's directory: whoever takes the member can issue certificates the whole cluster trusts")

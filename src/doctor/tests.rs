@@ -263,6 +263,11 @@ fn a_clean_plan_bundle_has_no_errors_or_warnings() {
     plan.issue().unwrap().write(dir.path()).unwrap();
     let r = run(&[dir.path()]);
     assert_problems(&r, &[], &[]);
+    // The CA's key copied to a member.
+    let a = dir.path().join("members/a");
+    std::fs::copy(dir.path().join("ca/root.key"), a.join("root.key")).unwrap();
+    assert_problems(&run(&[dir.path()]), &[], &["ca-key-on-member"]);
+    std::fs::remove_file(a.join("root.key")).unwrap();
     let labels: Vec<&str> = r.findings().iter().map(super::Finding::member).collect();
     assert!(
         labels.contains(&"a") && labels.contains(&"b") && labels.contains(&"client alice"),
@@ -704,6 +709,11 @@ fn flags_and_environment_are_read_like_the_config_file() {
             .etcd_says(),
         Some("flag provided but not defined: -peer-cert-fil")
     );
+    // The flags alone, without the program.
+    let args = dir.path().join("etcd.args");
+    let only = flags.split_once("/usr/bin/etcd ").unwrap().1.to_owned();
+    std::fs::write(&args, &only).unwrap();
+    assert_problems(&run(&[&args]), &["san-missing"], &[]);
     let env = dir.path().join("etcd.env");
     std::fs::write(&env, format!("# /etc/default/etcd\nETCD_NAME=m1\nETCD_LISTEN_CLIENT_URLS=\"https://10.0.0.1:2379\"\nETCD_CERT_FILE='{d}/{IP}.cert'\nETCD_KEY_FILE={d}/{IP}.key\nETCD_TRUSTED_CA_FILE={d}/root.cert\nETCD_CLIENT_CERT_AUTH=true\nETCD_PEER_CERT_FIL=x\n")).unwrap();
     let r = run(&[&env]);
