@@ -1,31 +1,4 @@
-//! The doctor: checks an existing etcd deployment's certificates, keys and configuration
-//! against each other and against what etcd (by version), its peers, etcdctl and rustls
-//! clients accept, and predicts what they will say when they fail.
-//!
-//! Give it what an operator has ([`Doctor::path`]): certificate directories in any common
-//! layout (our CLI's and the script's `root.cert`, `client.cert`, `<ip>.cert` with `.key`
-//! files; our plan's `ca/`, `members/<name>/`, `clients/<user>/`; cfssl's `ca.pem`,
-//! `server.pem`, `server-key.pem`; kubeadm's `/etc/kubernetes/pki/etcd`), single certificate or
-//! key files, and etcd configurations (an `etcd.conf.yml`, an etcd command line or systemd
-//! unit, `ETCD_*` / `ETCDCTL_*` variables), whose TLS files it then reads too.
-//!
-//! Every certificate is checked against its CA's signature before anything it says is
-//! believed. See the README's table of checks for every [`Finding::code`].
-//!
-//! ```
-//! use etcd_pki::{Doctor, RootCa, ServerCert, Severity, WriteOptions};
-//!
-//! let dir = tempfile::tempdir().unwrap();
-//! let ca = RootCa::new().self_sign()?;
-//! ca.write(dir.path(), "root", &WriteOptions::default())?;
-//! let node = ServerCert::new("10.0.0.11".parse().unwrap()).issue(&ca)?;
-//! node.write(dir.path(), "10.0.0.11", &WriteOptions::default())?;
-//!
-//! let report = Doctor::new().path(dir.path()).run()?;
-//! assert_eq!((report.errors(), report.warnings()), (0, 0));
-//! assert!(report.findings().iter().all(|f| f.severity() == Severity::Info));
-//! # Ok::<(), etcd_pki::Error>(())
-//! ```
+//! The doctor: checks an existing etcd deployment against etcd's rules (see [`Doctor`]).
 
 mod chain;
 mod compat;
@@ -54,7 +27,34 @@ use crate::error::Error;
 /// The default warning threshold for expiry: 30 days.
 pub const DEFAULT_WARN_DAYS: u32 = 30;
 
-/// Builder of a check of an etcd deployment (see the [module docs](self)).
+/// The doctor: checks an existing etcd deployment's certificates, keys and configuration
+/// against each other and against what etcd (by version), its peers, etcdctl and rustls
+/// clients accept, and predicts what they will say when they fail.
+///
+/// Give it what an operator has ([`Doctor::path`]): certificate directories in any common
+/// layout (our CLI's and the script's `root.cert`, `client.cert`, `<ip>.cert` with `.key`
+/// files; our plan's `ca/`, `members/<name>/`, `clients/<user>/`; cfssl's `ca.pem`,
+/// `server.pem`, `server-key.pem`; kubeadm's `/etc/kubernetes/pki/etcd`), single certificate or
+/// key files, and etcd configurations (an `etcd.conf.yml`, an etcd command line or systemd
+/// unit, `ETCD_*` / `ETCDCTL_*` variables), whose TLS files it then reads too.
+///
+/// Every certificate is checked against its CA's signature before anything it says is
+/// believed. See the README's table of checks for every [`Finding::code`].
+///
+/// ```
+/// use etcd_pki::{Doctor, RootCa, ServerCert, Severity, WriteOptions};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let ca = RootCa::new().self_sign()?;
+/// ca.write(dir.path(), "root", &WriteOptions::default())?;
+/// let node = ServerCert::new("10.0.0.11".parse().unwrap()).issue(&ca)?;
+/// node.write(dir.path(), "10.0.0.11", &WriteOptions::default())?;
+///
+/// let report = Doctor::new().path(dir.path()).run()?;
+/// assert_eq!((report.errors(), report.warnings()), (0, 0));
+/// assert!(report.findings().iter().all(|f| f.severity() == Severity::Info));
+/// # Ok::<(), etcd_pki::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Doctor {
     paths: Vec<PathBuf>,
