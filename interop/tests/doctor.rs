@@ -418,7 +418,7 @@ fn startup_errors_are_predicted() {
     let node = Node::new();
     let d = node.dir.path().display().to_string();
     // Each broken configuration, the code the doctor must report, and the version filter.
-    let cases: Vec<(&str, Edit, &[EtcdVersion])> = vec![
+    let mut cases: Vec<(&str, Edit, &[EtcdVersion])> = vec![
         (
             "peer-tls-not-configured",
             Box::new(|y: String| {
@@ -447,6 +447,18 @@ fn startup_errors_are_predicted() {
             &EtcdVersion::ALL,
         ),
     ];
+    let d = node.dir.path().display().to_string();
+    cases.push((
+        "config-file-missing",
+        Box::new(move |y: String| {
+            y.replacen(
+                &format!("cert-file: {d}/127.0.0.1.cert"),
+                &format!("cert-file: {d}/gone.cert"),
+                1,
+            )
+        }),
+        &EtcdVersion::ALL,
+    ));
     for (code, edit, versions) in cases {
         let conf = node.config(&edit);
         let series = if versions.len() == 1 { "3.5.1" } else { "3.4" };
@@ -795,4 +807,87 @@ fn bad_input_exits_2() {
     let (code, stderr, _) = run(&[empty.path().to_str().unwrap()]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("no certificate found"), "{stderr}");
+}
+
+#[test]
+fn expired_and_client_only_certificates_fail_as_predicted() {
+    let node = Node::new();
+    let conf = node.config(|y| y);
+    let d = node.dir.path();
+    let ca = [d.join("root.cert"), d.join("ca/root.key")];
+    let ca = [ca[0].as_path(), ca[1].as_path()];
+    // A client certificate without clientAuth: etcd rejects it.
+    openssl_leaf(
+        d,
+        ca,
+        "bad-client",
+        "extendedKeyUsage = serverAuth\n",
+        "-sha256",
+    );
+    let v = doctor(&[d.to_str().unwrap()]);
+    let says = v.says("client-cert-no-client-auth");
+    for version in EtcdVersion::ALL {
+        let mut etcd = node.start(version, &conf);
+        assert!(etcd.wait_for(SERVING, READY).0);
+        let _ = node.etcdctl(
+            version,
+            &node.endpoint(),
+            "bad-client.cert",
+            "bad-client.key",
+        );
+        let (found, log) = etcd.wait_for(&says, QUICK);
+        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
+    }
+    fs::remove_file(d.join("bad-client.cert")).unwrap();
+    // A member certificate that expires now (`-days 0`).
+    openssl(d, &["genrsa", "-out", "127.0.0.1.key", "2048"]);
+    common_chmod(&d.join("127.0.0.1.key"));
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "127.0.0.1.key",
+            "-out",
+            "x.csr",
+            "-subj",
+            "/O=test",
+        ],
+    );
+    fs::write(d.join("x.ext"), "subjectAltName = IP:127.0.0.1\n").unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "0",
+            "-sha256",
+            "-CA",
+            "root.cert",
+            "-CAkey",
+            "ca/root.key",
+            "-CAcreateserial",
+            "-in",
+            "x.csr",
+            "-out",
+            "127.0.0.1.cert",
+            "-extfile",
+            "x.ext",
+        ],
+    );
+    thread::sleep(Duration::from_millis(1100));
+    let v = doctor(&[conf.to_str().unwrap()]);
+    let says = v.says("cert-expired");
+    for version in EtcdVersion::ALL {
+        let mut etcd = node.start(version, &conf);
+        assert!(etcd.wait_for(SERVING, READY).0);
+        let (_, out) = node.etcdctl(version, &node.endpoint(), "client.cert", "client.key");
+        assert!(
+            out.contains(&says),
+            "etcdctl {}: no {says:?} in\n{out}",
+            version.series()
+        );
+    }
 }
