@@ -906,3 +906,145 @@ proptest::proptest! {
         let _ = config::parse_yaml(&text, Path::new("x"), EtcdVersion::CURRENT);
     }
 }
+
+/// Signs `spec` for the public key `spki` with `signer`.
+fn make_spki(
+    spec: Spec,
+    spki: spki::SubjectPublicKeyInfoOwned,
+    signer: &p256::ecdsa::SigningKey,
+) -> Certificate {
+    let builder = CertificateBuilder::new(
+        spec,
+        SerialNumber::new(&[0x43]).unwrap(),
+        Validity::from_now(Duration::from_secs(86_400 * 365)).unwrap(),
+        spki,
+    )
+    .unwrap();
+    Certificate::from_x509(
+        builder
+            .build::<_, p256::ecdsa::DerSignature>(signer)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn small_rsa_keys_and_p521_are_found() {
+    use der::Encode;
+    let spki_of = |alg: &str, params: der::Any, key: Vec<u8>| spki::SubjectPublicKeyInfoOwned {
+        algorithm: spki::AlgorithmIdentifierOwned {
+            oid: alg.parse().unwrap(),
+            parameters: Some(params),
+        },
+        subject_public_key: der::asn1::BitString::from_bytes(&key).unwrap(),
+    };
+    let rsa = |bits: usize| {
+        let mut n = vec![0xc5u8; bits / 8];
+        n[bits / 8 - 1] = 0x01;
+        let key = rsa::pkcs1::RsaPublicKey {
+            modulus: der::asn1::UintRef::new(&n).unwrap(),
+            public_exponent: der::asn1::UintRef::new(&[1, 0, 1]).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        spki_of("1.2.840.113549.1.1.1", der::Any::from(der::asn1::Null), key)
+    };
+    let p521 = spki_of(
+        "1.2.840.10045.2.1",
+        der::Any::encode_from(&"1.3.132.0.35".parse::<ObjectIdentifier>().unwrap()).unwrap(),
+        vec![0x04; 133],
+    );
+    for (spki, error, warning) in [
+        (rsa(1024), None, Some("rsa-key-small")),
+        (rsa(512), Some("rsa-key-too-small"), None),
+        (p521, None, Some("p521-key")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = gen_set(dir.path());
+        let cert = make_spki(Spec::node(&ca), spki, &ca.key);
+        std::fs::write(
+            dir.path().join(format!("{IP}.cert")),
+            cert.to_pem().unwrap(),
+        )
+        .unwrap();
+        std::fs::remove_file(dir.path().join(format!("{IP}.key"))).unwrap();
+        let r = run(&[dir.path()]);
+        assert_problems(&r, error.as_slice(), warning.as_slice());
+    }
+}
+
+#[test]
+fn a_ca_without_ca_true_and_a_leaf_not_yet_valid_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = p256_key();
+    let pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
+    let signer = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let spec = Spec {
+        issuer: "O=test".parse().unwrap(),
+        ca: false,
+        eku: None,
+        aki: None,
+        ips: vec![],
+        v1: false,
+    };
+    let root = make(spec, &key, &signer);
+    std::fs::write(dir.path().join("root.cert"), root.to_pem().unwrap()).unwrap();
+    assert_problems(&run(&[dir.path()]), &[], &["ca-not-ca"]);
+    // Checked as of a time before the set was made.
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let r = Doctor::new()
+        .path(dir.path())
+        .at(SystemTime::now() - Duration::from_secs(86_400))
+        .run()
+        .unwrap();
+    assert_eq!(
+        r.with_code("cert-not-yet-valid").count(),
+        3,
+        "{:#?}",
+        r.findings()
+    );
+}
+
+#[test]
+fn more_config_traps_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    let d = dir.path().display();
+    // Peers without a trusted CA (and without client-cert-auth).
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let (head, peer) = text.split_at(text.find("peer-transport-security").unwrap());
+    let peer = peer
+        .replace(&format!("  trusted-ca-file: {d}/root.cert\n"), "")
+        .replace("client-cert-auth: true", "client-cert-auth: false");
+    std::fs::write(&conf, format!("{head}{peer}")).unwrap();
+    assert_problems(&run(&[&conf]), &["peer-no-trusted-ca"], &[]);
+    // Variables beside ETCD_CONFIG_FILE are ignored by etcd.
+    let env = dir.path().join("etcd.env");
+    std::fs::write(
+        &env,
+        format!("ETCD_CONFIG_FILE={d}/etcd.conf.yml\nETCD_NAME=m1\n"),
+    )
+    .unwrap();
+    assert_problems(&run(&[&env]), &[], &["config-flags-ignored"]);
+    // A gateway certificate with a CN; a member certificate with one is only an info.
+    let ca = ca();
+    ClientCert::new()
+        .common_name("gw".parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&ca.issuer)
+        .unwrap()
+        .write(dir.path(), "grpc-proxy", &WriteOptions::default())
+        .unwrap();
+    ca.issuer
+        .certificate()
+        .write(dir.path(), "grpc-proxy-ca.cert", &WriteOptions::default())
+        .unwrap();
+    let r = Doctor::new()
+        .path(dir.path().join("grpc-proxy.cert"))
+        .path(dir.path().join("grpc-proxy-ca.cert"))
+        .run()
+        .unwrap();
+    assert_problems(&r, &[], &["proxy-cert-has-cn"]);
+}
