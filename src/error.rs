@@ -202,6 +202,35 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// An etcd version is not one the doctor knows how to read.
+    #[error("invalid etcd version {value:?}: {reason}")]
+    InvalidEtcdVersion {
+        /// The rejected value (at most 40 characters of it).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An etcd configuration file (YAML, a command line, `ETCD_*` variables) cannot be read as
+    /// one, or a file given to the doctor is of no kind it knows.
+    #[error("{}cannot read it as an etcd configuration: {reason}", at(path))]
+    InvalidConfig {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// What is wrong, and where.
+        reason: String,
+        /// The parser's error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The paths given to the doctor hold no certificate (and name none).
+    #[error("nothing to check in {}: no certificate found (give certificate directories or files, or an etcd configuration naming them)", list(&paths.iter().map(|p| p.display()).collect::<Vec<_>>()))]
+    NothingToCheck {
+        /// The paths given.
+        paths: Vec<PathBuf>,
+    },
+
     /// A cluster plan is incomplete or inconsistent, or its file is not a TOML plan.
     #[error("{}invalid cluster plan: {reason}", at(path))]
     InvalidPlan {
@@ -446,6 +475,7 @@ impl Error {
             | Self::EncryptedKey { path, .. }
             | Self::InvalidCertificate { path, .. }
             | Self::InvalidKey { path, .. }
+            | Self::InvalidConfig { path, .. }
             | Self::InvalidPem { path, .. }
             | Self::InvalidPlan { path, .. }
             | Self::InvalidRequest { path, .. }

@@ -162,6 +162,18 @@ fn samples() -> Vec<Error> {
             step: "s",
             reason: "r".into(),
         },
+        Error::InvalidEtcdVersion {
+            value: "4.0".into(),
+            reason: "r".into(),
+        },
+        Error::InvalidConfig {
+            path: p(),
+            reason: "r".into(),
+            source: Some(boxed()),
+        },
+        Error::NothingToCheck {
+            paths: vec!["a".into(), "b".into()],
+        },
     ]
 }
 
@@ -201,10 +213,13 @@ fn index(e: &Error) -> usize {
         Error::DirectoryNotEmpty { .. } => 31,
         Error::ClusterMismatch { .. } => 32,
         Error::OutOfOrder { .. } => 33,
+        Error::InvalidEtcdVersion { .. } => 34,
+        Error::InvalidConfig { .. } => 35,
+        Error::NothingToCheck { .. } => 36,
     }
 }
 
-const VARIANTS: usize = 34;
+const VARIANTS: usize = 37;
 
 #[test]
 fn messages_do_not_repeat_their_cause() {

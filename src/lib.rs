@@ -7,6 +7,8 @@ mod alt_names;
 mod cert;
 mod certified_key;
 mod client;
+#[cfg(feature = "doctor")]
+mod doctor;
 mod error;
 mod fs;
 mod input;
@@ -36,6 +38,8 @@ mod write_options;
 pub use cert::Certificate;
 pub use certified_key::CertifiedKey;
 pub use client::ClientCert;
+#[cfg(feature = "doctor")]
+pub use doctor::{DEFAULT_WARN_DAYS, Doctor, EtcdVersion, Finding, Report, Severity};
 pub use error::{BoxError, Error};
 pub use issuer::Issuer;
 pub use key::{KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey};

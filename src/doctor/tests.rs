@@ -1,0 +1,1050 @@
+//! Unit tests of the doctor: each check fails on a fixture made to break it (with the crate's
+//! builders, or x509-cert's builder directly for what the crate would never issue) and passes
+//! on good sets (a gen_etcd_certs-style directory and a written cluster plan: no errors and no
+//! warnings at all).
+#![cfg(all(feature = "ecdsa", feature = "plan", feature = "encrypted-keys"))]
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use der::asn1::OctetString;
+use der::oid::ObjectIdentifier;
+use p256::pkcs8::DecodePrivateKey;
+use spki::SubjectPublicKeyInfoRef;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, SubjectAltName,
+    SubjectKeyIdentifier,
+};
+use x509_cert::ext::{Extension, ToExtension};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Validity;
+
+use super::{Doctor, EtcdVersion, Report, Severity, config};
+use crate::role::{CLIENT_AUTH, SERVER_AUTH};
+use crate::{
+    Certificate, ClientCert, ClusterPlan, Issuer, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey,
+    RootCa, ServerCert, WriteOptions,
+};
+
+const IP: &str = "10.0.0.1";
+
+/// A P-256 CA, and its key as a p256 signer for hand-made certificates.
+struct Ca {
+    issuer: Issuer,
+    key: p256::ecdsa::SigningKey,
+}
+
+fn ca() -> Ca {
+    let issuer = RootCa::new()
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .self_sign()
+        .unwrap();
+    let pem = issuer
+        .certified_key()
+        .private_key()
+        .to_pem(KeyFormat::Pkcs8)
+        .unwrap();
+    let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    Ca { issuer, key }
+}
+
+fn name_of(c: &Certificate) -> Name {
+    c.x509().tbs_certificate().subject().clone()
+}
+
+fn ski_of(c: &Certificate) -> Vec<u8> {
+    let (_, ski) = c
+        .x509()
+        .tbs_certificate()
+        .get_extension::<SubjectKeyIdentifier>()
+        .unwrap()
+        .unwrap();
+    ski.0.as_bytes().to_vec()
+}
+
+/// What goes into a hand-made certificate.
+#[derive(Clone)]
+struct Spec {
+    issuer: Name,
+    ca: bool,
+    eku: Option<Vec<ObjectIdentifier>>,
+    aki: Option<Vec<u8>>,
+    ips: Vec<IpAddr>,
+    /// No extensions at all: an X.509 v1 certificate.
+    v1: bool,
+}
+
+impl Spec {
+    fn node(ca: &Ca) -> Self {
+        let c = ca.issuer.certificate();
+        Self {
+            issuer: name_of(c),
+            ca: false,
+            eku: Some(vec![SERVER_AUTH, CLIENT_AUTH]),
+            aki: Some(ski_of(c)),
+            ips: vec![[127, 0, 0, 1].into(), IP.parse().unwrap()],
+            v1: false,
+        }
+    }
+}
+
+impl BuilderProfile for Spec {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        "O=test".parse().unwrap()
+    }
+
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let mut out = Vec::new();
+        if self.v1 {
+            return Ok(out);
+        }
+        let bc = BasicConstraints {
+            ca: self.ca,
+            path_len_constraint: None,
+        };
+        out.push(bc.to_extension(tbs.subject(), &out)?);
+        if let Some(eku) = &self.eku {
+            out.push(ExtendedKeyUsage(eku.clone()).to_extension(tbs.subject(), &out)?);
+        }
+        out.push(SubjectKeyIdentifier::try_from(spk)?.to_extension(tbs.subject(), &out)?);
+        if let Some(id) = &self.aki {
+            let aki = AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(id.clone())?),
+                ..Default::default()
+            };
+            out.push(aki.to_extension(tbs.subject(), &out)?);
+        }
+        if !self.ips.is_empty() {
+            let san = self.ips.iter().map(|ip| GeneralName::from(*ip)).collect();
+            out.push(SubjectAltName(san).to_extension(tbs.subject(), &out)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Signs `spec` for `key`'s public key with `signer`.
+fn make(spec: Spec, key: &PrivateKey, signer: &p256::ecdsa::SigningKey) -> Certificate {
+    let builder = CertificateBuilder::new(
+        spec,
+        SerialNumber::new(&[0x42]).unwrap(),
+        Validity::from_now(Duration::from_secs(86_400 * 365)).unwrap(),
+        key.spki().unwrap(),
+    )
+    .unwrap();
+    let x = builder
+        .build::<_, p256::ecdsa::DerSignature>(signer)
+        .unwrap();
+    Certificate::from_x509(x).unwrap()
+}
+
+fn p256_key() -> PrivateKey {
+    PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap()
+}
+
+fn write_pair(dir: &Path, stem: &str, cert: &Certificate, key: &PrivateKey) {
+    std::fs::write(dir.join(format!("{stem}.cert")), cert.to_pem().unwrap()).unwrap();
+    write_key(&dir.join(format!("{stem}.key")), key);
+}
+
+fn write_key(path: &Path, key: &PrivateKey) {
+    std::fs::write(path, key.to_pem(KeyFormat::Traditional).unwrap().as_bytes()).unwrap();
+    chmod(path, 0o600);
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The layout of gen_etcd_certs (and the script): root.*, client.*, <ip>.* in one directory.
+fn gen_set(dir: &Path) -> Ca {
+    let ca = ca();
+    ca.issuer
+        .write(dir, "root", &WriteOptions::default())
+        .unwrap();
+    ServerCert::new(IP.parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&ca.issuer)
+        .unwrap()
+        .write(dir, IP, &WriteOptions::default())
+        .unwrap();
+    ClientCert::new()
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&ca.issuer)
+        .unwrap()
+        .write(dir, "client", &WriteOptions::default())
+        .unwrap();
+    ca
+}
+
+/// The guide's member configuration for `IP`, with its certificate files in `dir`, and
+/// `extra` appended.
+fn member_yaml(dir: &Path, extra: &str) -> PathBuf {
+    let d = dir.display();
+    let text = format!(
+        "name: m1\nlisten-peer-urls: https://{IP}:2380\nlisten-client-urls: https://{IP}:2379,https://127.0.0.1:2379\n\
+         advertise-client-urls: https://{IP}:2379\ninitial-advertise-peer-urls: https://{IP}:2380\n\
+         initial-cluster: m1=https://{IP}:2380\n\
+         client-transport-security:\n  cert-file: {d}/{IP}.cert\n  key-file: {d}/{IP}.key\n  client-cert-auth: true\n  trusted-ca-file: {d}/root.cert\n\
+         peer-transport-security:\n  cert-file: {d}/{IP}.cert\n  key-file: {d}/{IP}.key\n  client-cert-auth: true\n  trusted-ca-file: {d}/root.cert\n{extra}"
+    );
+    let path = dir.join("etcd.conf.yml");
+    std::fs::write(&path, text).unwrap();
+    // Deployed on the member: without the CA's key.
+    let _ = std::fs::remove_file(dir.join("root.key"));
+    path
+}
+
+fn run(paths: &[&Path]) -> Report {
+    paths
+        .iter()
+        .fold(Doctor::new(), Doctor::path)
+        .run()
+        .unwrap()
+}
+
+fn codes(r: &Report, sev: Severity) -> Vec<&'static str> {
+    r.findings()
+        .iter()
+        .filter(|f| f.severity() == sev)
+        .map(super::Finding::code)
+        .collect()
+}
+
+/// The report has exactly these errors and warnings (in any order).
+#[track_caller]
+fn assert_problems(r: &Report, errors: &[&str], warnings: &[&str]) {
+    let mut e = codes(r, Severity::Error);
+    let mut w = codes(r, Severity::Warning);
+    e.sort_unstable();
+    w.sort_unstable();
+    let (mut ee, mut ww) = (errors.to_vec(), warnings.to_vec());
+    ee.sort_unstable();
+    ww.sort_unstable();
+    assert_eq!((e, w), (ee, ww), "{:#?}", r.findings());
+}
+
+#[test]
+fn a_clean_gen_etcd_certs_set_has_no_errors_or_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &[], &[]);
+    // Every certificate's expiry is told.
+    assert_eq!(r.with_code("cert-expiry").count(), 3, "{:#?}", r.findings());
+    // With the member's configuration too.
+    let conf = member_yaml(dir.path(), "");
+    assert_problems(&run(&[dir.path(), &conf]), &[], &[]);
+    assert_problems(&run(&[&conf]), &[], &[]);
+}
+
+#[test]
+fn a_clean_plan_bundle_has_no_errors_or_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::from_toml(
+        "key_algorithm = \"p256\"\n[[member]]\nname = \"a\"\nips = [\"10.0.0.1\"]\n[[member]]\nname = \"b\"\nips = [\"10.0.0.2\"]\n[[user]]\nname = \"alice\"\n",
+    )
+    .unwrap();
+    plan.issue().unwrap().write(dir.path()).unwrap();
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &[], &[]);
+    // The CA's key copied to a member.
+    let a = dir.path().join("members/a");
+    std::fs::copy(dir.path().join("ca/root.key"), a.join("root.key")).unwrap();
+    assert_problems(&run(&[dir.path()]), &[], &["ca-key-on-member"]);
+    std::fs::remove_file(a.join("root.key")).unwrap();
+    let labels: Vec<&str> = r.findings().iter().map(super::Finding::member).collect();
+    assert!(
+        labels.contains(&"a") && labels.contains(&"b") && labels.contains(&"client alice"),
+        "{labels:?}"
+    );
+}
+
+/// A gen_etcd_certs set whose member certificate is replaced by one made from `spec`.
+fn with_member(spec: impl FnOnce(&Ca) -> Spec) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let key = p256_key();
+    let cert = make(spec(&ca), &key, &ca.key);
+    std::fs::remove_file(dir.path().join(format!("{IP}.cert"))).unwrap();
+    std::fs::remove_file(dir.path().join(format!("{IP}.key"))).unwrap();
+    write_pair(dir.path(), IP, &cert, &key);
+    let conf = member_yaml(dir.path(), "");
+    (dir, conf)
+}
+
+#[test]
+fn a_hand_made_good_member_certificate_passes() {
+    let (dir, conf) = with_member(Spec::node);
+    assert_problems(&run(&[dir.path(), &conf]), &[], &[]);
+}
+
+#[test]
+fn a_server_auth_only_member_certificate_is_an_error() {
+    let (dir, conf) = with_member(|ca| Spec {
+        eku: Some(vec![SERVER_AUTH]),
+        ..Spec::node(ca)
+    });
+    let r = run(&[dir.path(), &conf]);
+    assert_problems(&r, &["member-cert-no-client-auth"], &[]);
+    let f = r.with_code("member-cert-no-client-auth").next().unwrap();
+    assert_eq!(
+        f.etcd_says(),
+        Some("x509: certificate specifies an incompatible key usage")
+    );
+    assert_eq!(f.member(), "m1");
+    assert!(
+        f.fix_hint()
+            .unwrap()
+            .contains("gen_etcd_certs -c gen_server_cert"),
+        "{f:?}"
+    );
+    let (dir, conf) = with_member(|ca| Spec {
+        eku: Some(vec![CLIENT_AUTH]),
+        ..Spec::node(ca)
+    });
+    assert_problems(
+        &run(&[dir.path(), &conf]),
+        &["member-cert-no-server-auth"],
+        &[],
+    );
+    // No EKU at all (the script's certificates) is any usage.
+    let (dir, conf) = with_member(|ca| Spec {
+        eku: None,
+        ..Spec::node(ca)
+    });
+    assert_problems(&run(&[dir.path(), &conf]), &[], &[]);
+}
+
+#[test]
+fn a_client_certificate_without_client_auth_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let key = p256_key();
+    let cert = make(
+        Spec {
+            eku: Some(vec![SERVER_AUTH]),
+            ips: vec![],
+            ..Spec::node(&ca)
+        },
+        &key,
+        &ca.key,
+    );
+    write_pair(dir.path(), "client", &cert, &key);
+    assert_problems(&run(&[dir.path()]), &["client-cert-no-client-auth"], &[]);
+}
+
+#[test]
+fn an_intermediate_with_an_eku_constrains_its_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let int_key = p256_key();
+    let int_cert = make(
+        Spec {
+            ca: true,
+            eku: Some(vec![SERVER_AUTH]),
+            ips: vec![],
+            ..Spec::node(&ca)
+        },
+        &int_key,
+        &ca.key,
+    );
+    let pem = int_key.to_pem(KeyFormat::Pkcs8).unwrap();
+    let int_signer = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let leaf_key = p256_key();
+    let spec = Spec {
+        issuer: name_of(&int_cert),
+        aki: Some(ski_of(&int_cert)),
+        ..Spec::node(&ca)
+    };
+    let leaf = make(spec, &leaf_key, &int_signer);
+    let chain = leaf.to_pem().unwrap() + &int_cert.to_pem().unwrap();
+    std::fs::write(dir.path().join(format!("{IP}.cert")), chain).unwrap();
+    write_key(&dir.path().join(format!("{IP}.key")), &leaf_key);
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &["chain-eku-constrains"], &[]);
+}
+
+#[test]
+fn a_certificate_of_another_ca_is_untrusted() {
+    // Another CA altogether (of the same default name).
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let other = ca();
+    let key = p256_key();
+    let cert = make(Spec::node(&other), &key, &other.key);
+    std::fs::remove_file(dir.path().join(format!("{IP}.cert"))).unwrap();
+    std::fs::remove_file(dir.path().join(format!("{IP}.key"))).unwrap();
+    write_pair(dir.path(), IP, &cert, &key);
+    let conf = member_yaml(dir.path(), "");
+    let r = run(&[dir.path(), &conf]);
+    assert_problems(&r, &["chain-untrusted"], &[]);
+    let f = r.with_code("chain-untrusted").next().unwrap();
+    assert_eq!(
+        f.etcd_says(),
+        Some("x509: certificate signed by unknown authority")
+    );
+    // A re-made root of the same name: the name matches, the signature does not.
+    let dir = tempfile::tempdir().unwrap();
+    let ca1 = gen_set(dir.path());
+    let other = ca();
+    let key = p256_key();
+    let spec = Spec {
+        aki: None,
+        ..Spec::node(&ca1)
+    };
+    let forged = make(spec, &key, &other.key);
+    std::fs::remove_file(dir.path().join(format!("{IP}.cert"))).unwrap();
+    std::fs::remove_file(dir.path().join(format!("{IP}.key"))).unwrap();
+    write_pair(dir.path(), IP, &forged, &key);
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &["chain-untrusted"], &[]);
+    assert!(
+        r.findings()[0]
+            .message()
+            .contains("another CA of the same name"),
+        "{:#?}",
+        r.findings()
+    );
+    // Signed with the CA's key under another issuer name.
+    let (dir, conf) = with_member(|ca| Spec {
+        issuer: "CN=Other".parse().unwrap(),
+        ..Spec::node(ca)
+    });
+    let r = run(&[dir.path(), &conf]);
+    assert_problems(&r, &["chain-untrusted"], &[]);
+    assert!(
+        r.findings()[0].message().contains("byte for byte"),
+        "{:#?}",
+        r.findings()
+    );
+}
+
+#[test]
+fn an_aki_that_is_not_the_cas_ski_is_a_warning() {
+    let (dir, conf) = with_member(|ca| Spec {
+        aki: Some(vec![1, 2, 3]),
+        ..Spec::node(ca)
+    });
+    assert_problems(&run(&[dir.path(), &conf]), &[], &["chain-aki-mismatch"]);
+}
+
+#[test]
+fn keys_must_match_be_plain_and_private() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    let node_key = dir.path().join(format!("{IP}.key"));
+    // A key of another certificate (a half-done rotation).
+    std::fs::copy(dir.path().join("client.key"), &node_key).unwrap();
+    let r = run(&[dir.path(), &conf]);
+    assert_problems(&r, &["key-mismatch"], &[]);
+    assert_eq!(
+        r.with_code("key-mismatch").next().unwrap().etcd_says(),
+        Some("tls: private key does not match public key")
+    );
+    // An encrypted key.
+    let key = p256_key();
+    let pass = Passphrase::new(b"correct horse battery".to_vec()).unwrap();
+    std::fs::write(&node_key, key.to_encrypted_pem(&pass).unwrap().as_bytes()).unwrap();
+    assert_problems(&run(&[dir.path(), &conf]), &["key-encrypted"], &[]);
+    // Readable by others.
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    chmod(&dir.path().join(format!("{IP}.key")), 0o644);
+    chmod(&dir.path().join("root.key"), 0o640);
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &[], &["key-permissions", "key-permissions"]);
+    assert!(r.with_code("key-permissions").any(|f| f.fix_hint()
+        == Some(&*format!(
+            "chmod 600 {}",
+            dir.path().join("root.key").display()
+        ))));
+}
+
+#[test]
+fn a_ca_key_in_a_members_directory_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    // A CA working directory (no member configuration) is fine...
+    assert_problems(&run(&[dir.path()]), &[], &[]);
+    // ...a member's is not.
+    std::fs::copy(dir.path().join("root.key"), dir.path().join("root.key.bak")).unwrap();
+    let conf = member_yaml(dir.path(), "");
+    std::fs::rename(dir.path().join("root.key.bak"), dir.path().join("root.key")).unwrap();
+    assert_problems(&run(&[dir.path(), &conf]), &[], &["ca-key-on-member"]);
+}
+
+#[test]
+fn expiry_is_an_error_when_past_and_a_warning_within_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let day = Duration::from_secs(86_400);
+    let at = |days: u64| SystemTime::now() + day * u32::try_from(days).unwrap();
+    let r = Doctor::new().path(dir.path()).at(at(4000)).run().unwrap();
+    assert_eq!(
+        r.with_code("cert-expired").count(),
+        3,
+        "{:#?}",
+        r.findings()
+    );
+    assert_eq!(
+        r.with_code("cert-expired").next().unwrap().etcd_says(),
+        Some("x509: certificate has expired or is not yet valid")
+    );
+    let r = Doctor::new().path(dir.path()).at(at(3640)).run().unwrap();
+    assert_problems(&r, &[], &["cert-expires-soon"; 3]);
+    let r = Doctor::new()
+        .path(dir.path())
+        .at(at(3640))
+        .warn_days(5)
+        .run()
+        .unwrap();
+    assert_problems(&r, &[], &[]);
+}
+
+#[test]
+fn sans_are_checked_against_every_url() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    let text = std::fs::read_to_string(&conf).unwrap().replace(
+        "advertise-client-urls: https://10.0.0.1:2379",
+        "advertise-client-urls: https://10.0.0.2:2379",
+    );
+    std::fs::write(&conf, text).unwrap();
+    let r = run(&[&conf]);
+    assert_problems(&r, &["san-missing"], &[]);
+    let f = r.with_code("san-missing").next().unwrap();
+    assert_eq!(
+        f.etcd_says(),
+        Some("x509: certificate is valid for 127.0.0.1, 10.0.0.1, not 10.0.0.2")
+    );
+    // Listening on all addresses without 127.0.0.1 in the certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    ServerCert::new(IP.parse().unwrap())
+        .loopback(false)
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&ca.issuer)
+        .unwrap()
+        .write(
+            dir.path(),
+            IP,
+            &WriteOptions {
+                overwrite: true,
+                ..WriteOptions::default()
+            },
+        )
+        .unwrap();
+    let conf = member_yaml(dir.path(), "");
+    let text = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace(",https://127.0.0.1:2379", ",https://0.0.0.0:2379");
+    std::fs::write(&conf, &text).unwrap();
+    assert_problems(&run(&[&conf]), &[], &["san-no-loopback"]);
+    std::fs::write(&conf, text.replace("0.0.0.0", "127.0.0.1")).unwrap();
+    assert_problems(&run(&[&conf]), &["san-missing"], &[]);
+}
+
+#[test]
+fn config_traps_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    let good = std::fs::read_to_string(&conf).unwrap();
+    let check = |text: &str, v: &str| {
+        std::fs::write(&conf, text).unwrap();
+        Doctor::new()
+            .path(&conf)
+            .etcd_version(v.parse().unwrap())
+            .run()
+            .unwrap()
+    };
+    // The classic: peer-cert-file inside peer-transport-security.
+    let text = good.replace("peer-transport-security:\n  cert-file", "peer-transport-security:\n  peer-cert-file").replace(&format!("  key-file: {}/{IP}.key\n  client-cert-auth: true\n  trusted-ca-file: {}/root.cert\n", dir.path().display(), dir.path().display()), "XX");
+    let text = text.replacen("XX", &format!("  key-file: {}/{IP}.key\n  client-cert-auth: true\n  trusted-ca-file: {}/root.cert\n", dir.path().display(), dir.path().display()), 1)
+        .replace("XX", &format!("  peer-key-file: {}/{IP}.key\n  client-cert-auth: true\n  trusted-ca-file: {}/root.cert\n", dir.path().display(), dir.path().display()));
+    let r = check(&text, "3.5");
+    assert_problems(
+        &r,
+        &["peer-tls-not-configured"],
+        &["config-unknown-key", "config-unknown-key"],
+    );
+    let f = r.with_code("config-unknown-key").next().unwrap();
+    assert!(
+        f.message()
+            .contains("`cert-file:` inside `peer-transport-security:`")
+            || f.message().contains("`key-file:` inside"),
+        "{f:?}"
+    );
+    assert_eq!(
+        r.with_code("peer-tls-not-configured")
+            .next()
+            .unwrap()
+            .etcd_says(),
+        Some("cannot listen on TLS for 10.0.0.1:2380: KeyFile and CertFile are not presented")
+    );
+    // trusted-ca-file without client-cert-auth.
+    let r = check(
+        &good.replacen("client-cert-auth: true", "client-cert-auth: false", 1),
+        "3.6",
+    );
+    assert_problems(&r, &[], &["trusted-ca-without-client-cert-auth"]);
+    // cipher-suites with TLS 1.3 only; on 3.5.1, tls-min-version is not a key yet.
+    let extra =
+        "cipher-suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\ntls-min-version: TLS1.3\n";
+    assert_problems(
+        &check(&(good.clone() + extra), "3.6"),
+        &["cipher-suites-with-tls13"],
+        &[],
+    );
+    assert_problems(
+        &check(&(good.clone() + extra), "3.5.1"),
+        &[],
+        &["config-unknown-key"],
+    );
+    // logger: capnslog.
+    assert_problems(
+        &check(&(good.clone() + "logger: capnslog\n"), "3.5"),
+        &["logger-capnslog"],
+        &[],
+    );
+    assert_problems(
+        &check(&(good.clone() + "logger: capnslog\n"), "3.4"),
+        &[],
+        &["logger-capnslog"],
+    );
+    // Keys etcd 3.6 no longer reads; a misspelt key; a file that does not exist.
+    assert_problems(
+        &check(&(good.clone() + "enable-v2: true\n"), "3.6"),
+        &[],
+        &["config-key-removed"],
+    );
+    assert_problems(
+        &check(&(good.clone() + "enable-v2: true\n"), "3.5"),
+        &[],
+        &[],
+    );
+    assert_problems(
+        &check(
+            &(good.clone() + "listen-client-url: https://10.0.0.1:2379\n"),
+            "3.6",
+        ),
+        &[],
+        &["config-unknown-key"],
+    );
+    let r = check(&good.replace("root.cert", "gone.cert"), "3.6");
+    // (and the member's certificate cannot be checked without its CA)
+    assert_problems(
+        &r,
+        &["config-file-missing", "config-file-missing"],
+        &["no-ca"],
+    );
+    assert!(r.with_code("config-file-missing").all(|f| {
+        f.etcd_says()
+            .is_some_and(|s| s.ends_with("gone.cert: no such file or directory"))
+    }));
+    // client-cert-auth without a CA; a boolean that is not one.
+    let r = check(
+        &good.replace(
+            &format!("  trusted-ca-file: {}/root.cert\n", dir.path().display()),
+            "",
+        ),
+        "3.6",
+    );
+    assert!(
+        r.with_code("client-cert-auth-without-ca").count() == 2,
+        "{:#?}",
+        r.findings()
+    );
+    assert_problems(
+        &check(
+            &good.replacen("client-cert-auth: true", "client-cert-auth: sure", 1),
+            "3.6",
+        ),
+        &["config-bad-value"],
+        &["trusted-ca-without-client-cert-auth"],
+    );
+}
+
+#[test]
+fn flags_and_environment_are_read_like_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let d = dir.path().display();
+    let unit = dir.path().join("etcd.service");
+    let flags = format!(
+        "[Service]\nExecStart=/usr/bin/etcd --name m1 \\\n  --listen-client-urls=https://10.0.0.2:2379 --cert-file {d}/{IP}.cert --key-file={d}/{IP}.key \\\n  --client-cert-auth --trusted-ca-file {d}/root.cert\n"
+    );
+    std::fs::write(&unit, &flags).unwrap();
+    let r = run(&[&unit]);
+    assert_problems(&r, &["san-missing"], &[]);
+    std::fs::write(
+        &unit,
+        flags.replace("--client-cert-auth", "--client-cert-auth --peer-cert-fil x"),
+    )
+    .unwrap();
+    let r = run(&[&unit]);
+    assert_problems(&r, &["san-missing", "config-unknown-flag"], &[]);
+    assert_eq!(
+        r.with_code("config-unknown-flag")
+            .next()
+            .unwrap()
+            .etcd_says(),
+        Some("flag provided but not defined: -peer-cert-fil")
+    );
+    // The flags alone, without the program.
+    let args = dir.path().join("etcd.args");
+    let only = flags.split_once("/usr/bin/etcd ").unwrap().1.to_owned();
+    std::fs::write(&args, &only).unwrap();
+    assert_problems(&run(&[&args]), &["san-missing"], &[]);
+    let env = dir.path().join("etcd.env");
+    std::fs::write(&env, format!("# /etc/default/etcd\nETCD_NAME=m1\nETCD_LISTEN_CLIENT_URLS=\"https://10.0.0.1:2379\"\nETCD_CERT_FILE='{d}/{IP}.cert'\nETCD_KEY_FILE={d}/{IP}.key\nETCD_TRUSTED_CA_FILE={d}/root.cert\nETCD_CLIENT_CERT_AUTH=true\nETCD_PEER_CERT_FIL=x\n")).unwrap();
+    let r = run(&[&env]);
+    assert_problems(&r, &[], &["config-unknown-env"]);
+}
+
+/// Replaces one byte sequence of `der` by another of the same length.
+fn patch(der: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = der.to_vec();
+    let mut found = false;
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            found = true;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(found);
+    out
+}
+
+#[test]
+fn what_go_and_rustls_refuse_is_found() {
+    // A negative serial number (the DER patched: the signature no longer verifies either).
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let key = p256_key();
+    let good = make(Spec::node(&ca), &key, &ca.key);
+    let neg = Certificate::from_der(&patch(
+        &good.to_der(),
+        &[0x02, 0x01, 0x42],
+        &[0x02, 0x01, 0xc2],
+    ))
+    .unwrap();
+    write_pair(dir.path(), IP, &neg, &key);
+    let r = Doctor::new()
+        .path(dir.path().join(format!("{IP}.cert")))
+        .path(dir.path().join("root.cert"))
+        .run()
+        .unwrap();
+    assert!(
+        r.with_code("serial-negative").count() == 1,
+        "{:#?}",
+        r.findings()
+    );
+    // SHA-1 (an RSA CA's sha256WithRSAEncryption patched to sha1WithRSAEncryption).
+    let dir = tempfile::tempdir().unwrap();
+    let rsa_ca = RootCa::new().self_sign().unwrap();
+    rsa_ca
+        .write(dir.path(), "root", &WriteOptions::default())
+        .unwrap();
+    let node = ServerCert::new(IP.parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&rsa_ca)
+        .unwrap();
+    let sha256 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+    let sha1 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05];
+    let weak = Certificate::from_der(&patch(&node.certificate().to_der(), &sha256, &sha1)).unwrap();
+    write_pair(dir.path(), IP, &weak, node.private_key());
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &["signature-sha1"], &[]);
+    assert_eq!(
+        r.findings()[0].etcd_says(),
+        Some("x509: cannot verify signature: insecure algorithm SHA1-RSA")
+    );
+    // An X.509 v1 leaf.
+    let (dir, conf) = with_member(|ca| Spec {
+        v1: true,
+        ..Spec::node(ca)
+    });
+    let r = run(&[dir.path(), &conf]);
+    assert!(
+        codes(&r, Severity::Warning).contains(&"cert-v1"),
+        "{:#?}",
+        r.findings()
+    );
+    assert!(
+        codes(&r, Severity::Error).contains(&"san-missing"),
+        "{:#?}",
+        r.findings()
+    );
+}
+
+#[test]
+fn common_names_are_checked_against_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    ClientCert::new()
+        .common_name("alice".parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&ca.issuer)
+        .unwrap()
+        .write(dir.path(), "alice-client", &WriteOptions::default())
+        .unwrap();
+    let r = Doctor::new()
+        .path(dir.path())
+        .etcd_users(["bob"])
+        .run()
+        .unwrap();
+    assert_problems(&r, &["cn-not-a-user"], &["client-cert-no-cn"]);
+    let r = Doctor::new()
+        .path(dir.path())
+        .etcd_users(["alice"])
+        .run()
+        .unwrap();
+    assert_problems(&r, &[], &["client-cert-no-cn"]);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Doctor::new().path(dir.path()).run().unwrap_err();
+    assert!(matches!(e, crate::Error::NothingToCheck { .. }), "{e}");
+    let garbage = dir.path().join("garbage.txt");
+    std::fs::write(&garbage, "hello\n").unwrap();
+    let e = Doctor::new().path(&garbage).run().unwrap_err();
+    assert!(
+        matches!(e, crate::Error::InvalidConfig { .. }) && e.to_string().contains("garbage.txt"),
+        "{e}"
+    );
+    let yml = dir.path().join("etcd.conf.yml");
+    std::fs::write(&yml, "name: [unclosed\n").unwrap();
+    assert!(matches!(
+        Doctor::new().path(&yml).run(),
+        Err(crate::Error::InvalidConfig { .. })
+    ));
+    std::fs::write(&yml, "a: &a [x, x]\nb: [*a, *a]\n").unwrap();
+    let e = Doctor::new().path(&yml).run().unwrap_err();
+    assert!(e.to_string().contains("aliases"), "{e}");
+    assert!(
+        Doctor::new()
+            .path(dir.path().join("missing"))
+            .run()
+            .is_err()
+    );
+    // A damaged certificate in a directory is a finding.
+    std::fs::write(
+        dir.path().join("x.cert"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::remove_file(&garbage).unwrap();
+    std::fs::remove_file(&yml).unwrap();
+    let r = run(&[dir.path()]);
+    assert_problems(&r, &["file-unusable"], &[]);
+}
+
+#[test]
+fn versions_select_rules() {
+    assert_eq!(EtcdVersion::default(), EtcdVersion::CURRENT);
+    let v: EtcdVersion = "3.5.1".parse().unwrap();
+    assert!(!super::known_keys::top_level("tls-min-version", v));
+    assert!(super::known_keys::top_level(
+        "tls-min-version",
+        "3.5.8".parse().unwrap()
+    ));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn hostile_configuration_text_never_panics(text in "(?s).{0,400}", words in proptest::collection::vec("[-a-z=:/.0-9 \"'\\\\]{0,20}", 0..12)) {
+        let p = Path::new("x");
+        for v in [EtcdVersion::CURRENT, "3.4".parse().unwrap()] {
+            let _ = config::parse_yaml(&text, p, v);
+            let _ = config::parse_env(&text, p, v);
+            let _ = config::etcd_arguments(&text).map(|a| config::parse_flags(&a, p, v));
+            let _ = config::parse_flags(&words, p, v);
+            let joined = words.join("\n");
+            let _ = config::parse_yaml(&joined, p, v);
+            let _ = config::parse_env(&joined, p, v);
+        }
+    }
+
+    #[test]
+    fn hostile_yaml_shapes_never_panic(keys in proptest::collection::vec("(client-transport-security|peer-transport-security|cert-file|name|initial-cluster|[a-z-]{1,12})", 1..8), nest in 0usize..40) {
+        let mut text = String::new();
+        for (i, k) in keys.iter().enumerate() {
+            text.push_str(&"  ".repeat(i % 3));
+            text.push_str(k);
+            text.push_str(": ");
+            text.push_str(&"[".repeat(nest));
+            text.push('\n');
+        }
+        let _ = config::parse_yaml(&text, Path::new("x"), EtcdVersion::CURRENT);
+    }
+}
+
+/// Signs `spec` for the public key `spki` with `signer`.
+fn make_spki(
+    spec: Spec,
+    spki: spki::SubjectPublicKeyInfoOwned,
+    signer: &p256::ecdsa::SigningKey,
+) -> Certificate {
+    let builder = CertificateBuilder::new(
+        spec,
+        SerialNumber::new(&[0x43]).unwrap(),
+        Validity::from_now(Duration::from_secs(86_400 * 365)).unwrap(),
+        spki,
+    )
+    .unwrap();
+    Certificate::from_x509(
+        builder
+            .build::<_, p256::ecdsa::DerSignature>(signer)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn small_rsa_keys_and_p521_are_found() {
+    use der::Encode;
+    let spki_of = |alg: &str, params: der::Any, key: Vec<u8>| spki::SubjectPublicKeyInfoOwned {
+        algorithm: spki::AlgorithmIdentifierOwned {
+            oid: alg.parse().unwrap(),
+            parameters: Some(params),
+        },
+        subject_public_key: der::asn1::BitString::from_bytes(&key).unwrap(),
+    };
+    let rsa = |bits: usize| {
+        let mut n = vec![0xc5u8; bits / 8];
+        n[bits / 8 - 1] = 0x01;
+        let key = rsa::pkcs1::RsaPublicKey {
+            modulus: der::asn1::UintRef::new(&n).unwrap(),
+            public_exponent: der::asn1::UintRef::new(&[1, 0, 1]).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        spki_of("1.2.840.113549.1.1.1", der::Any::from(der::asn1::Null), key)
+    };
+    let p521 = spki_of(
+        "1.2.840.10045.2.1",
+        der::Any::encode_from(&"1.3.132.0.35".parse::<ObjectIdentifier>().unwrap()).unwrap(),
+        vec![0x04; 133],
+    );
+    for (spki, error, warning) in [
+        (rsa(1024), None, Some("rsa-key-small")),
+        (rsa(512), Some("rsa-key-too-small"), None),
+        (p521, None, Some("p521-key")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = gen_set(dir.path());
+        let cert = make_spki(Spec::node(&ca), spki, &ca.key);
+        std::fs::write(
+            dir.path().join(format!("{IP}.cert")),
+            cert.to_pem().unwrap(),
+        )
+        .unwrap();
+        std::fs::remove_file(dir.path().join(format!("{IP}.key"))).unwrap();
+        let r = run(&[dir.path()]);
+        assert_problems(&r, error.as_slice(), warning.as_slice());
+    }
+}
+
+#[test]
+fn a_ca_without_ca_true_and_a_leaf_not_yet_valid_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = p256_key();
+    let pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
+    let signer = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let spec = Spec {
+        issuer: "O=test".parse().unwrap(),
+        ca: false,
+        eku: None,
+        aki: None,
+        ips: vec![],
+        v1: false,
+    };
+    let root = make(spec, &key, &signer);
+    std::fs::write(dir.path().join("root.cert"), root.to_pem().unwrap()).unwrap();
+    assert_problems(&run(&[dir.path()]), &[], &["ca-not-ca"]);
+    // Checked as of a time before the set was made.
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let r = Doctor::new()
+        .path(dir.path())
+        .at(SystemTime::now() - Duration::from_secs(86_400))
+        .run()
+        .unwrap();
+    assert_eq!(
+        r.with_code("cert-not-yet-valid").count(),
+        3,
+        "{:#?}",
+        r.findings()
+    );
+}
+
+#[test]
+fn more_config_traps_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    let d = dir.path().display();
+    // Peers without a trusted CA (and without client-cert-auth).
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let (head, peer) = text.split_at(text.find("peer-transport-security").unwrap());
+    let peer = peer
+        .replace(&format!("  trusted-ca-file: {d}/root.cert\n"), "")
+        .replace("client-cert-auth: true", "client-cert-auth: false");
+    std::fs::write(&conf, format!("{head}{peer}")).unwrap();
+    assert_problems(&run(&[&conf]), &["peer-no-trusted-ca"], &[]);
+    // Variables beside ETCD_CONFIG_FILE are ignored by etcd.
+    let env = dir.path().join("etcd.env");
+    std::fs::write(
+        &env,
+        format!("ETCD_CONFIG_FILE={d}/etcd.conf.yml\nETCD_NAME=m1\n"),
+    )
+    .unwrap();
+    assert_problems(&run(&[&env]), &[], &["config-flags-ignored"]);
+    // A gateway certificate with a CN; a member certificate with one is only an info.
+    let ca = ca();
+    ClientCert::new()
+        .common_name("gw".parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&ca.issuer)
+        .unwrap()
+        .write(dir.path(), "grpc-proxy", &WriteOptions::default())
+        .unwrap();
+    ca.issuer
+        .certificate()
+        .write(dir.path(), "grpc-proxy-ca.cert", &WriteOptions::default())
+        .unwrap();
+    let r = Doctor::new()
+        .path(dir.path().join("grpc-proxy.cert"))
+        .path(dir.path().join("grpc-proxy-ca.cert"))
+        .run()
+        .unwrap();
+    assert_problems(&r, &[], &["proxy-cert-has-cn"]);
+}
