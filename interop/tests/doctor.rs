@@ -891,3 +891,81 @@ fn expired_and_client_only_certificates_fail_as_predicted() {
         );
     }
 }
+
+/// The configuration with the client section's lines for which `drop` is true removed.
+fn without_client_lines(yaml: &str, drop: impl Fn(&str) -> bool) -> String {
+    let (client, peer) = yaml.split_at(yaml.find("peer-transport-security").unwrap());
+    let client: String = client
+        .lines()
+        .filter(|l| !drop(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    format!("{client}{peer}")
+}
+
+#[test]
+fn an_https_client_url_without_a_certificate_stops_etcd_as_predicted() {
+    let node = Node::new();
+    let conf = node.config(|y| {
+        without_client_lines(&y, |l| {
+            l.starts_with("  cert-file:") || l.starts_with("  key-file:")
+        })
+    });
+    let v = doctor(&[conf.to_str().unwrap()]);
+    assert_eq!(v.code, 1, "{}", v.text);
+    let says = v.says("client-tls-not-configured");
+    for version in EtcdVersion::ALL {
+        etcd_prints(&node, version, &conf, &says, QUICK);
+    }
+}
+
+#[test]
+fn client_cert_auth_without_a_trusted_ca_refuses_our_clients_as_predicted() {
+    let node = Node::new();
+    let conf = node.config(|y| without_client_lines(&y, |l| l.starts_with("  trusted-ca-file:")));
+    let v = doctor(&[conf.to_str().unwrap()]);
+    assert_eq!(v.code, 1, "{}", v.text);
+    let says = v.says("client-cert-auth-without-ca");
+    for version in EtcdVersion::ALL {
+        let mut etcd = node.start(version, &conf);
+        assert!(
+            etcd.wait_for(SERVING, READY).0,
+            "etcd {} starts",
+            version.series()
+        );
+        let (ok, out) = node.etcdctl(version, &node.endpoint(), "client.cert", "client.key");
+        assert!(!ok, "our client is refused: {out}");
+        let (found, log) = etcd.wait_for(&says, QUICK);
+        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
+    }
+}
+
+#[test]
+fn a_client_auth_only_member_certificate_is_refused_by_clients_as_predicted() {
+    let node = Node::new();
+    let conf = node.config(|y| y);
+    let d = node.dir.path();
+    let ca = [&d.join("root.cert"), &d.join("ca/root.key")];
+    openssl_leaf(
+        d,
+        ca.map(PathBuf::as_path),
+        "127.0.0.1",
+        "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = clientAuth\n",
+        "-sha256",
+    );
+    let v = doctor(&[d.to_str().unwrap()]);
+    assert_eq!(v.code, 1, "{}", v.text);
+    let says = v.says("member-cert-no-server-auth");
+    for version in EtcdVersion::ALL {
+        let mut etcd = node.start(version, &conf);
+        assert!(etcd.wait_for(SERVING, READY).0);
+        // etcdctl verifies the member's certificate for serverAuth and gives up.
+        let (ok, out) = node.etcdctl(version, &node.endpoint(), "client.cert", "client.key");
+        assert!(!ok, "the client refuses the member: {out}");
+        assert!(
+            out.contains(&says),
+            "etcdctl {}: no {says:?} in\n{out}",
+            version.series()
+        );
+    }
+}

@@ -17,7 +17,7 @@ mod etcd_load;
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -187,16 +187,6 @@ impl Drop for Members {
     }
 }
 
-/// A client port and a peer port free on all of `ips`, from `base` up.
-fn free_ports(ips: &[Ipv4Addr], base: u16) -> (u16, u16) {
-    let free = |p: u16| ips.iter().all(|ip| TcpListener::bind((*ip, p)).is_ok());
-    let mut port = base;
-    while !(free(port) && free(port + 1)) {
-        port += 2;
-    }
-    (port, port + 1)
-}
-
 fn plan_cli(args: &[&str], out: &Path) -> String {
     let run = Command::new(common::example_path("etcd_cluster_plan"))
         .args(args)
@@ -258,7 +248,8 @@ fn lifecycle_under_load(version: EtcdVersion, last_octet: u8) {
     let ips: Vec<Ipv4Addr> = (0..3)
         .map(|i| Ipv4Addr::new(127, 0, 0, last_octet + i))
         .collect();
-    let (client_port, peer_port) = free_ports(&ips, 23000 + u16::from(last_octet) * 20);
+    let (client_port, peer_port) =
+        etcd_support::free_ports(&ips, 23000 + u16::from(last_octet) * 20);
     let mut plan = format!(
         "days = 30\nlisten = \"member-ips\"\nclient_port = {client_port}\npeer_port = {peer_port}\n\
          token = \"lifecycle-{}\"\ndata_dir = '{}/{{name}}.data'\n",

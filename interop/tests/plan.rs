@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -116,16 +116,6 @@ fn etcdctl_env(env: &BTreeMap<String, String>, args: &[&str]) -> Outcome {
     run_bounded(cmd, Duration::from_secs(10))
 }
 
-/// A client and a peer port free on every one of `ips`.
-fn free_ports(ips: &[Ipv4Addr], base: u16) -> (u16, u16) {
-    let free = |p: u16| ips.iter().all(|ip| TcpListener::bind((*ip, p)).is_ok());
-    let mut port = base;
-    while !(free(port) && free(port + 1)) {
-        port += 2;
-    }
-    (port, port + 1)
-}
-
 fn write_plan(dir: &Path, ips: &[Ipv4Addr], ports: (u16, u16)) -> PathBuf {
     let mut plan = format!(
         "days = 30\nkey_algorithm = \"p256\"\nlisten = \"member-ips\"\nclient_port = {}\npeer_port = {}\ntoken = \"plan-test\"\ndata_dir = \"{}/{{name}}.data\"\n",
@@ -186,7 +176,7 @@ fn members_start_from_the_generated_directories() {
         Ipv4Addr::new(127, 0, 0, 52),
         Ipv4Addr::new(127, 0, 0, 53),
     ];
-    let ports = free_ports(&ips, 25379);
+    let ports = etcd_support::free_ports(&ips, 25379);
     let out = make_bundle(dir, &write_plan(dir, &ips, ports));
     // The CA key exists once, in ca/ only.
     let keys: Vec<PathBuf> = walk(&out)
@@ -237,7 +227,7 @@ fn the_migration_script_moves_an_http_cluster_to_https() {
         Ipv4Addr::new(127, 0, 0, 62),
         Ipv4Addr::new(127, 0, 0, 63),
     ];
-    let ports = free_ports(&ips, 26379);
+    let ports = etcd_support::free_ports(&ips, 26379);
     let out = make_bundle(dir, &write_plan(dir, &ips, ports));
     // The running cluster: plain http, same names, data directories and ports as the plan.
     let initial = ips
@@ -331,7 +321,7 @@ fn a_renewed_certificate_is_served_without_a_restart() {
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
     let ips = [Ipv4Addr::new(127, 0, 0, 71)];
-    let ports = free_ports(&ips, 27379);
+    let ports = etcd_support::free_ports(&ips, 27379);
     let out = make_bundle(dir, &write_plan(dir, &ips, ports));
     let member_dir = out.join("members/node1");
     let _members = Members::start(&[member_dir.join("etcd.conf.yml")], dir);

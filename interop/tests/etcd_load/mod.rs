@@ -306,17 +306,22 @@ impl Worker {
     }
 }
 
+/// Runs `task` to its end on a runtime of its own (for the checks made outside the load).
+fn block_on<T>(task: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(task)
+}
+
 /// Reads every key under `prefix` through the member at `addr`.
 pub(crate) fn read_all(
     addr: SocketAddr,
     files: &ClientFiles,
     prefix: &str,
 ) -> Result<BTreeMap<String, String>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
+    block_on(async {
         let mut client = connect(addr, tls_config(files)?).await?;
         let resp = client
             .get(prefix, Some(etcd_client::GetOptions::new().with_prefix()))
@@ -334,14 +339,10 @@ pub(crate) fn read_all(
     })
 }
 
-/// One request (a read of `key`) through the member at `addr` with `files`: `Ok` if the
+/// One request (a read of `load/probe`) through the member at `addr` with `files`: `Ok` if the
 /// member served it.
 pub(crate) fn try_request(addr: SocketAddr, files: &ClientFiles) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
+    block_on(async {
         let mut client = connect(addr, tls_config(files)?).await?;
         tokio::time::timeout(Duration::from_secs(5), client.get("load/probe", None))
             .await
@@ -357,9 +358,5 @@ pub(crate) fn served_certificate(
     addr: SocketAddr,
     files: &ClientFiles,
 ) -> Result<CertificateDer<'static>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async { handshake(addr, tls_config(files)?).await })
+    block_on(async { handshake(addr, tls_config(files)?).await })
 }

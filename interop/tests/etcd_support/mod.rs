@@ -356,6 +356,15 @@ fn is_free(ips: &[Ipv4Addr], port: u16) -> bool {
         .all(|ip| TcpListener::bind(SocketAddrV4::new(*ip, port)).is_ok())
 }
 
+/// A client port and the peer port after it, both free on every one of `ips`, from `base` up.
+pub(crate) fn free_ports(ips: &[Ipv4Addr], base: u16) -> (u16, u16) {
+    let mut port = base;
+    while !(is_free(ips, port) && is_free(ips, port + 1)) {
+        port += 2;
+    }
+    (port, port + 1)
+}
+
 /// Picks ports for a test from its own range `[base, base + 1000)`: the scan starts at an
 /// offset derived from the process id (so that two test runs at the same time rarely try the
 /// same ports), skips `taken` and ports that cannot be bound on all of `ips`.
