@@ -307,7 +307,7 @@ impl Worker {
 }
 
 /// Runs `task` to its end on a runtime of its own (for the checks made outside the load).
-fn block_on<T>(task: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+fn block_on<T>(task: impl Future<Output = Result<T, String>>) -> Result<T, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
