@@ -357,7 +357,10 @@ fn is_free(ips: &[Ipv4Addr], port: u16) -> bool {
 }
 
 /// A client port and the peer port after it, both free on every one of `ips`, from `base` up.
-#[allow(dead_code, reason = "for the tests that start members from a plan's files")]
+#[allow(
+    dead_code,
+    reason = "for the tests that start members from a plan's files"
+)]
 pub(crate) fn free_ports(ips: &[Ipv4Addr], base: u16) -> (u16, u16) {
     let mut port = base;
     while !(is_free(ips, port) && is_free(ips, port + 1)) {
