@@ -12,9 +12,12 @@
 //!   modular inversion alone costs more than both exponentiations): as in OpenSSL
 //!   (`BN_BLINDING_update`), it is squared after each use, `(r^2e, r^−2)`, and drawn afresh
 //!   every [`BLINDING_REFRESH`] signatures. The exponent blinding (`dP + k·(p − 1)`, a fresh
-//!   random `k` of 64 bits per signature and prime) and the modulus blinding (the
-//!   exponentiation is done modulo `p·g` for a fresh random odd `g` of 64 bits) are fresh for
-//!   every signature.
+//!   random `k` of 128 bits per signature and prime, as `rsa` 0.10 draws it) and the modulus
+//!   blinding (the exponentiation is done modulo `p·g` for a fresh random odd `g` of 128 bits,
+//!   127 of them random, where `rsa` 0.10's `g = 2r + 1` has 129 bits, 128 random) are fresh
+//!   for every signature. Both are twice the 64 bits that the CFRG's RSA guidance (§6.4) asks
+//!   for at least; 64-bit values (which this module used before) signed a certificate 13–20 %
+//!   faster, measured side by side.
 //!
 //! Before the result is returned it is checked: `s^e mod n` must give back the message
 //! representative (RSAVP1 with e = 65537, the defence against faults in the CRT computation
@@ -178,9 +181,9 @@ fn square_by_mul<const M: usize>(a: &[u64; M], m: &[u64; M], m_inv: u64) -> [u64
     mont::mul(a, a, m, m_inv)
 }
 
-/// `base^exponent mod p` computed modulo `p·g` for a fresh random odd `g` of 64 bits, with the
-/// exponent blinded as `exponent + k·(p − 1)` for a fresh random `k` of 64 bits; returned in
-/// Montgomery form modulo `p` (`p_params`). `M` is the number of words of `p` plus one.
+/// `base^exponent mod p` computed modulo `p·g` for a fresh random odd `g` of 128 bits, with the
+/// exponent blinded as `exponent + k·(p − 1)` for a fresh random `k` of 128 bits; returned in
+/// Montgomery form modulo `p` (`p_params`). `M` is the number of words of `p` plus two.
 fn pow_blinded<const M: usize, R: Rng + ?Sized>(
     rng: &mut R,
     base: &BoxedUint,
@@ -190,15 +193,15 @@ fn pow_blinded<const M: usize, R: Rng + ?Sized>(
 ) -> BoxedMontyForm {
     let p = p_params.modulus();
     let bits = u32::try_from(64 * M).expect("a small size");
-    // The blinded exponent: below 2^(64(M − 1)) · 2^64.
-    let k = BoxedUint::from(rng.next_u64());
+    // The blinded exponent: below 2^(64(M − 2)) · 2^128.
+    let k = Zeroizing::new(BoxedUint::from_words([rng.next_u64(), rng.next_u64()]));
     let pm1 = Zeroizing::new(p.as_ref().wrapping_sub(BoxedUint::one()));
-    let mut blinded = Zeroizing::new(pm1.concatenating_mul(&k));
+    let mut blinded = Zeroizing::new(pm1.concatenating_mul(&*k));
     blinded.wrapping_add_assign(exponent);
     let blinded = Zeroizing::new((&*blinded).resize_unchecked(bits));
-    // The blinded modulus p·g, g odd (and so p·g odd).
-    let g = BoxedUint::from(rng.next_u64() | 1);
-    let m = Odd::new(p.as_ref().concatenating_mul(&g).resize_unchecked(bits))
+    // The blinded modulus p·g, g odd (and so p·g odd), below 2^(64(M − 2)) · 2^128.
+    let g = Zeroizing::new(BoxedUint::from_words([rng.next_u64() | 1, rng.next_u64()]));
+    let m = Odd::new(p.as_ref().concatenating_mul(&*g).resize_unchecked(bits))
         .expect("odd times odd is odd");
     let m_params = BoxedMontyParams::new(m);
     let mut x = to_monty(base, &m_params);
@@ -248,14 +251,14 @@ pub(crate) fn sign_raw<R: Rng + ?Sized>(
         return Err(Failure::OutOfRange);
     }
     match p_bits / 64 {
-        16 => crt::<17, R>(key, em, blinding, rng, mont::square::<17>),
-        24 => crt::<25, R>(key, em, blinding, rng, mont::square::<25>),
-        32 => crt::<33, R>(key, em, blinding, rng, square_by_mul::<33>),
+        16 => crt::<18, R>(key, em, blinding, rng, mont::square::<18>),
+        24 => crt::<26, R>(key, em, blinding, rng, mont::square::<26>),
+        32 => crt::<34, R>(key, em, blinding, rng, square_by_mul::<34>),
         _ => Err(Failure::Unsupported),
     }
 }
 
-/// [`sign_raw`] for primes of `M − 1` words.
+/// [`sign_raw`] for primes of `M − 2` words.
 fn crt<const M: usize, R: Rng + ?Sized>(
     key: &rsa::PrivateKey,
     em: &BoxedUint,

@@ -149,9 +149,11 @@ fn pow_window_matches<const M: usize>(square: fn(&[u64; M], &[u64; M], u64) -> [
 
 #[test]
 fn pow_window_matches_crypto_bigint() {
-    pow_window_matches::<17>(mont::square::<17>);
-    pow_window_matches::<25>(mont::square::<25>);
-    pow_window_matches::<33>(square_by_mul::<33>);
+    // The sizes signing uses: primes of 16, 24 and 32 words, plus two for the 128-bit modulus
+    // blinding.
+    pow_window_matches::<18>(mont::square::<18>);
+    pow_window_matches::<26>(mont::square::<26>);
+    pow_window_matches::<34>(square_by_mul::<34>);
 }
 
 #[test]
