@@ -1,7 +1,7 @@
 //! What every check needs: the options of the run, and how to phrase dates, lists and the
 //! commands that fix things.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::version::EtcdVersion;
@@ -35,10 +35,28 @@ pub(super) fn date(t: SystemTime) -> String {
     }
 }
 
+/// The CA certificate and key next to `dir`'s certificates, in the layouts the doctor knows
+/// (ours and the script's `root.cert`/`root.key`, kubeadm's `ca.crt`/`ca.key`, cfssl's
+/// `ca.pem`/`ca-key.pem`): the first pair present, else ours (the names the commands write).
+fn ca_files(dir: &Path) -> (PathBuf, PathBuf) {
+    const PAIRS: [(&str, &str); 3] = [
+        ("root.cert", "root.key"),
+        ("ca.crt", "ca.key"),
+        ("ca.pem", "ca-key.pem"),
+    ];
+    let (cert, key) = PAIRS
+        .iter()
+        .find(|(c, k)| dir.join(c).is_file() && dir.join(k).is_file())
+        .or_else(|| PAIRS.iter().find(|(c, _)| dir.join(c).is_file()))
+        .unwrap_or(&PAIRS[0]);
+    (dir.join(cert), dir.join(key))
+}
+
 /// `gen_etcd_certs` (the example CLI) command re-issuing a member certificate for `ip` from the
 /// CA files next to it.
 pub(super) fn reissue_member(cert: &Path) -> String {
     let dir = cert.parent().unwrap_or(Path::new("."));
+    let (ca_cert, ca_key) = ca_files(dir);
     let stem = cert
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -49,17 +67,69 @@ pub(super) fn reissue_member(cert: &Path) -> String {
         "IP".into()
     };
     format!(
-        "gen_etcd_certs -c gen_server_cert -s {d} -k {d}/root.key -t {d}/root.cert -i {ip} --force \
+        "gen_etcd_certs -c gen_server_cert -s {d} -k {k} -t {c} -i {ip} --force \
          (a plan: etcd_cluster_plan cluster.toml -o NEW_DIR --ca-cert ca/root.cert --ca-key ca/root.key)",
-        d = dir.display()
+        d = dir.display(),
+        k = ca_key.display(),
+        c = ca_cert.display()
     )
 }
 
 /// `gen_etcd_certs` command re-issuing a client certificate.
 pub(super) fn reissue_client(cert: &Path) -> String {
     let dir = cert.parent().unwrap_or(Path::new("."));
+    let (ca_cert, ca_key) = ca_files(dir);
     format!(
-        "gen_etcd_certs -c gen_client_cert -s {d} -k {d}/root.key -t {d}/root.cert [-n USER] --force",
-        d = dir.display()
+        "gen_etcd_certs -c gen_client_cert -s {d} -k {k} -t {c} [-n USER] --force",
+        d = dir.display(),
+        k = ca_key.display(),
+        c = ca_cert.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixes_name_the_ca_files_of_the_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let member = d.join("server.crt");
+        // Nothing there: the names our commands write.
+        assert!(reissue_member(&member).contains(&format!("-k {}", d.join("root.key").display())));
+        // kubeadm's names.
+        std::fs::write(d.join("ca.crt"), "x").unwrap();
+        std::fs::write(d.join("ca.key"), "x").unwrap();
+        let fix = reissue_member(&member);
+        assert!(
+            fix.contains(&format!(
+                "-k {} -t {}",
+                d.join("ca.key").display(),
+                d.join("ca.crt").display()
+            )),
+            "{fix}"
+        );
+        let fix = reissue_client(&d.join("healthcheck-client.crt"));
+        assert!(
+            fix.contains(&format!(
+                "-k {} -t {}",
+                d.join("ca.key").display(),
+                d.join("ca.crt").display()
+            )),
+            "{fix}"
+        );
+        // cfssl's, where only the certificate is on the member: its key name is still right.
+        let cfssl = tempfile::tempdir().unwrap();
+        std::fs::write(cfssl.path().join("ca.pem"), "x").unwrap();
+        let fix = reissue_member(&cfssl.path().join("member1.pem"));
+        assert!(
+            fix.contains(&format!(
+                "-k {} -t {}",
+                cfssl.path().join("ca-key.pem").display(),
+                cfssl.path().join("ca.pem").display()
+            )),
+            "{fix}"
+        );
+    }
 }

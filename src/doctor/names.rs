@@ -122,9 +122,25 @@ pub(super) fn check_member(
 ) {
     let Some(c) = leaf.config else { return };
     let s = &dep.inv.configs[c];
+    // Which listeners this certificate serves: `cert-file` the client URLs, `peer-cert-file`
+    // the peer URLs (both when one file is named for both, or when the configuration names
+    // neither, as when the member was found by its directory).
+    let names = |file: &Option<std::path::PathBuf>| {
+        file.as_deref()
+            .is_some_and(|f| super::deployment::same_file(f, &leaf.path))
+    };
+    let (mut serves_client, mut serves_peer) =
+        (names(&s.client.cert_file), names(&s.peer.cert_file));
+    if !serves_client && !serves_peer {
+        (serves_client, serves_peer) = (true, true);
+    }
     let mut seen: Vec<String> = Vec::new();
     let mut loopback_needed = false;
     for (key, url) in urls(s) {
+        let is_client_url = key.contains("client");
+        if (is_client_url && !serves_client) || (!is_client_url && !serves_peer) {
+            continue;
+        }
         let Some(host) = https_host(url) else {
             continue;
         };

@@ -1048,3 +1048,64 @@ fn more_config_traps_are_found() {
         .unwrap();
     assert_problems(&r, &[], &["proxy-cert-has-cn"]);
 }
+
+#[test]
+fn separate_client_and_peer_certificates_are_checked_against_their_own_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let d = dir.path().display();
+    // The server certificate covers the client address 10.0.0.5 only, the peer certificate
+    // the peer address 10.0.0.1 only: each is right for the listener it serves.
+    let issue = |ip: &str, stem: &str| {
+        ServerCert::new(ip.parse().unwrap())
+            .key_algorithm(KeyAlgorithm::EcdsaP256)
+            .issue(&ca.issuer)
+            .unwrap()
+            .write(dir.path(), stem, &WriteOptions::default())
+            .unwrap();
+    };
+    issue("10.0.0.5", "server");
+    issue(IP, "peer");
+    let unit = dir.path().join("etcd.service");
+    let flags = |client_ip: &str, peer_ip: &str| {
+        format!(
+            "[Service]\nExecStart=/usr/bin/etcd --name m1 \\\n  --listen-client-urls=https://{client_ip}:2379 \\\n  \
+             --listen-peer-urls=https://{peer_ip}:2380 --initial-advertise-peer-urls=https://{peer_ip}:2380 \\\n  \
+             --initial-cluster=m1=https://{peer_ip}:2380 \\\n  \
+             --cert-file={d}/server.cert --key-file={d}/server.key --client-cert-auth --trusted-ca-file={d}/root.cert \\\n  \
+             --peer-cert-file={d}/peer.cert --peer-key-file={d}/peer.key --peer-client-cert-auth --peer-trusted-ca-file={d}/root.cert\n"
+        )
+    };
+    std::fs::write(&unit, flags("10.0.0.5", IP)).unwrap();
+    let r = run(&[&unit]);
+    assert_eq!(r.with_code("san-missing").count(), 0, "{r:?}");
+    // Swapped addresses: each certificate now misses the address of its own listener, and the
+    // finding names that listener's option.
+    std::fs::write(&unit, flags(IP, "10.0.0.5")).unwrap();
+    let r = run(&[&unit]);
+    let found: Vec<(String, String)> = r
+        .with_code("san-missing")
+        .map(|f| {
+            let file = f.files()[0]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (file, f.message().to_owned())
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    for (file, message) in &found {
+        match file.as_str() {
+            "server.cert" => assert!(
+                message.contains("(in listen-client-urls https://10.0.0.1:2379)"),
+                "{message}"
+            ),
+            "peer.cert" => assert!(
+                message.contains("(in listen-peer-urls https://10.0.0.5:2380)"),
+                "{message}"
+            ),
+            other => panic!("unexpected file {other}"),
+        }
+    }
+}
