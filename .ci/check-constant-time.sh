@@ -33,8 +33,8 @@ awk -v MR="$MR_BUDGET" -v LUCAS="$LUCAS_BUDGET" -v POW="$POW_BUDGET" '
 function report(kind, text) { bad++; printf "%s: %s\n  %s\n", kind, fn, text }
 /^[0-9a-f]+ <.*>:$/ {
   fn = ""
-  if ($0 ~ /<etcd_pki::keygen::(mont::(square|miller_rabin_base_2)|lucas::lucas_bpsw21|crt::pow_window)(::\{\{closure\}\})?>:$/) {
-    fn = $0; family = ($0 ~ /pow_window/) ? "pow" : ($0 ~ /square/) ? "square" : ($0 ~ /miller_rabin/) ? "mr" : "lucas"
+  if ($0 ~ /<etcd_pki::keygen::(mont::(square|mul_unrolled|miller_rabin_base_2)|lucas::lucas_bpsw21|crt::pow_window)(::\{\{closure\}\})?>:$/) {
+    fn = $0; family = ($0 ~ /pow_window/) ? "pow" : ($0 ~ /square|mul_unrolled/) ? "square" : ($0 ~ /miller_rabin/) ? "mr" : "lucas"
     if ($0 !~ /closure/) seen[family]++
   }
   setter = ""; aftercall = 0; last = ""; next
@@ -57,7 +57,7 @@ fn != "" {
 }
 END {
   for (f in regcmp) {
-    budget = (f ~ /pow_window/) ? POW : (f ~ /square/) ? 0 : (f ~ /miller_rabin/) ? MR : LUCAS
+    budget = (f ~ /pow_window/) ? POW : (f ~ /square|mul_unrolled/) ? 0 : (f ~ /miller_rabin/) ? MR : LUCAS
     if (regcmp[f] > budget) { bad++; printf "%d register comparisons feeding jumps (budget %d): %s\n", regcmp[f], budget, f }
   }
   for (k in want) {}

@@ -133,7 +133,8 @@ fn to_monty(x: &BoxedUint, params: &BoxedMontyParams) -> BoxedMontyForm {
 /// (`one` is 1 in that form), in constant time: the exponent's `64·E` bits from the top in
 /// windows of 4 bits — four squarings, then a multiplication by the table entry of the digit,
 /// fetched by reading all 16 entries under masks. `square` is [`mont::square`] for the sizes it
-/// has, else [`mont::mul`] of `a` by itself. The sequence of operations and memory accesses
+/// has, else [`mont::mul`] of `a` by itself; `mul` is [`mont::mul_unrolled`] for the sizes it
+/// has, else [`mont::mul`]. The sequence of operations and memory accesses
 /// depends only on `M` and `E`.
 #[inline(never)]
 fn pow_window<const M: usize, const E: usize>(
@@ -141,14 +142,14 @@ fn pow_window<const M: usize, const E: usize>(
     one: &[u64; M],
     e: &[u64; E],
     m: &[u64; M],
-    square: fn(&[u64; M], &[u64; M], u64) -> [u64; M],
+    (square, mul): (Square<M>, Mul<M>),
 ) -> [u64; M] {
     let m_inv = mont::neg_inverse(m[0]);
     let mut table = [[0u64; M]; 16];
     table[0] = *one;
     table[1] = *x;
     for i in 2..16 {
-        table[i] = mont::mul(&table[i - 1], x, m, m_inv);
+        table[i] = mul(&table[i - 1], x, m, m_inv);
     }
     let mut y = *one;
     let mut entry = [0u64; M];
@@ -166,7 +167,7 @@ fn pow_window<const M: usize, const E: usize>(
                     *out |= w & hit;
                 }
             }
-            y = mont::mul(&y, &entry, m, m_inv);
+            y = mul(&y, &entry, m, m_inv);
         }
     }
     entry.zeroize();
@@ -176,9 +177,20 @@ fn pow_window<const M: usize, const E: usize>(
     y
 }
 
+/// A Montgomery squaring modulo `m` (with `m_inv`).
+type Square<const M: usize> = fn(&[u64; M], &[u64; M], u64) -> [u64; M];
+/// A Montgomery multiplication modulo `m` (with `m_inv`).
+type Mul<const M: usize> = fn(&[u64; M], &[u64; M], &[u64; M], u64) -> [u64; M];
+
 /// [`mont::mul`] of `a` by itself: the squaring for sizes [`mont::square`] does not have.
 fn square_by_mul<const M: usize>(a: &[u64; M], m: &[u64; M], m_inv: u64) -> [u64; M] {
     mont::mul(a, a, m, m_inv)
+}
+
+/// [`mont::mul`], not inlined: the multiplication for sizes [`mont::mul_unrolled`] does not
+/// have.
+fn mul_rolled<const M: usize>(a: &[u64; M], b: &[u64; M], m: &[u64; M], m_inv: u64) -> [u64; M] {
+    mont::mul(a, b, m, m_inv)
 }
 
 /// `base^exponent mod p` computed modulo `p·g` for a fresh random odd `g` of 128 bits, with the
@@ -189,7 +201,7 @@ fn pow_blinded<const M: usize, R: Rng + ?Sized>(
     base: &BoxedUint,
     exponent: &BoxedUint,
     p_params: &BoxedMontyParams,
-    square: fn(&[u64; M], &[u64; M], u64) -> [u64; M],
+    ops: (Square<M>, Mul<M>),
 ) -> BoxedMontyForm {
     let p = p_params.modulus();
     let bits = u32::try_from(64 * M).expect("a small size");
@@ -217,7 +229,7 @@ fn pow_blinded<const M: usize, R: Rng + ?Sized>(
     );
     x.zeroize();
     let ew = words(&blinded);
-    let y = Zeroizing::new(pow_window::<M, M>(&xw, &onew, &ew, &mw, square));
+    let y = Zeroizing::new(pow_window::<M, M>(&xw, &onew, &ew, &mw, ops));
     let mut y = BoxedMontyForm::from_montgomery(
         BoxedUint::from_words(y.iter().copied()).resize_unchecked(bits),
         &m_params,
@@ -251,9 +263,9 @@ pub(crate) fn sign_raw<R: Rng + ?Sized>(
         return Err(Failure::OutOfRange);
     }
     match p_bits / 64 {
-        16 => crt::<18, R>(key, em, blinding, rng, mont::square::<18>),
-        24 => crt::<26, R>(key, em, blinding, rng, mont::square::<26>),
-        32 => crt::<34, R>(key, em, blinding, rng, square_by_mul::<34>),
+        16 => crt::<18, R>(key, em, blinding, rng, (mont::square, mont::mul_unrolled)),
+        24 => crt::<26, R>(key, em, blinding, rng, (mont::square, mont::mul_unrolled)),
+        32 => crt::<34, R>(key, em, blinding, rng, (square_by_mul, mul_rolled)),
         _ => Err(Failure::Unsupported),
     }
 }
@@ -264,7 +276,7 @@ fn crt<const M: usize, R: Rng + ?Sized>(
     em: &BoxedUint,
     blinding: &mut Option<Blinding>,
     rng: &mut R,
-    square: fn(&[u64; M], &[u64; M], u64) -> [u64; M],
+    ops: (Square<M>, Mul<M>),
 ) -> Result<BoxedUint, Failure> {
     let (Some(dp), Some(dq), Some(qinv), Some(q)) = (key.dp(), key.dq(), key.qinv(), key.q())
     else {
@@ -281,8 +293,8 @@ fn crt<const M: usize, R: Rng + ?Sized>(
     let c = Zeroizing::new(em.mul_mod(&pair.forward, n));
     let p_params = qinv.params();
     let q_params = BoxedMontyParams::from(q.clone());
-    let mut m1 = pow_blinded::<M, R>(rng, &c, dp, p_params, square);
-    let mut m2 = Zeroizing::new(pow_blinded::<M, R>(rng, &c, dq, &q_params, square).retrieve());
+    let mut m1 = pow_blinded::<M, R>(rng, &c, dp, p_params, ops);
+    let mut m2 = Zeroizing::new(pow_blinded::<M, R>(rng, &c, dq, &q_params, ops).retrieve());
     // h = qInv·(m1 − m2) mod p; s = m2 + h·q (< n), as rsa 0.10 recombines.
     let mut m2r = to_monty(&m2, p_params);
     m1 -= &m2r;

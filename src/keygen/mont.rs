@@ -332,6 +332,77 @@ pub(super) fn mul<const N: usize>(
     reduce_once(&out, acc.c0, n)
 }
 
+/// Column `K` of [`mul_unrolled`]: the words of weight `2^(64K)` of `a·b` and of the reduction
+/// multiples `m[i]·n`, summed; `m[K]` is chosen (for `K < N`) to clear the column. All bounds
+/// are constants, so that the loops unroll completely.
+#[inline(always)]
+fn mul_column<const N: usize, const K: usize>(
+    (a, b): (&[u64; N], &[u64; N]),
+    n: &[u64; N],
+    n_inv: u64,
+    m: &mut [u64; N],
+    out: &mut [u64; N],
+    acc: &mut Acc,
+) {
+    if K + 1 >= 2 * N {
+        return;
+    }
+    let i_lo = if K >= N { K + 1 - N } else { 0 };
+    let mut i = i_lo;
+    while i <= K && i < N {
+        acc.add_product(a[i], b[K - i]);
+        i += 1;
+    }
+    let mut i = i_lo;
+    while i < K && i < N {
+        acc.add_product(m[i], n[K - i]);
+        i += 1;
+    }
+    if K < N {
+        let mk = acc.c0.wrapping_mul(n_inv);
+        m[K] = mk;
+        acc.add_product(mk, n[0]);
+        acc.shift();
+    } else {
+        out[K - N] = acc.shift();
+    }
+}
+
+/// Calls [`mul_column()`] for each listed column index.
+macro_rules! mul_columns {
+    ($args:tt; $($k:literal)*) => {
+        $( mul_columns!(@one $args $k); )*
+    };
+    (@one ($ab:expr, $n:ident, $inv:ident, $m:ident, $out:ident, $acc:ident) $k:literal) => {
+        mul_column::<N, $k>($ab, $n, $inv, &mut $m, &mut $out, &mut $acc)
+    };
+}
+
+/// [`mul`] fully unrolled, for `N ≤ 32`, and not inlined (as [`square`], for the same reason):
+/// the signature's exponentiation ([`super::crt`]) multiplies by a table entry after every
+/// four squarings, and the rolled loop of [`mul`] cost about twice as much per product as the
+/// unrolled squaring.
+#[inline(never)]
+pub(super) fn mul_unrolled<const N: usize>(
+    a: &[u64; N],
+    b: &[u64; N],
+    n: &[u64; N],
+    n_inv: u64,
+) -> [u64; N] {
+    const { assert!(N >= 1 && N <= 32) };
+    let mut m = [0u64; N];
+    let mut out = [0u64; N];
+    let mut acc = Acc::ZERO;
+    mul_columns!(((a, b), n, n_inv, m, out, acc);
+        0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+        16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
+        48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
+    );
+    out[N - 1] = acc.shift();
+    reduce_once(&out, acc.c0, n)
+}
+
 /// `a − b mod n` for `a, b < n`, in constant time.
 #[inline(always)]
 pub(super) fn sub_mod<const N: usize>(a: &[u64; N], b: &[u64; N], n: &[u64; N]) -> [u64; N] {
