@@ -93,9 +93,17 @@ pub(super) fn check(
         } else {
             let (sev, why) = go_rule(ctx, 18, "x509sha1=1 before Go 1.24, which dropped it");
             out.push(
-                at(sev, "signature-sha1", format!("it is signed with {name}: {why}; the doctor did not check this signature"))
-                    .says(format!("x509: cannot verify signature: insecure algorithm {name}"))
-                    .fix("re-issue it (etcd-pki signs with SHA-256 or better)"),
+                at(
+                    sev,
+                    "signature-sha1",
+                    format!(
+                        "it is signed with {name}: {why}; the doctor did not check this signature"
+                    ),
+                )
+                .says(format!(
+                    "x509: cannot verify signature: insecure algorithm {name}"
+                ))
+                .fix("re-issue it (etcd-pki signs with SHA-256 or better)"),
             );
         }
     }

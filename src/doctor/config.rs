@@ -282,6 +282,9 @@ fn program_is(word: &str, name: &str) -> bool {
     Path::new(word).file_name().is_some_and(|n| n == name)
 }
 
+/// What a Kubernetes manifest configures: etcd members, and etcd clients (kube-apiserver).
+pub(super) type Manifest = (Vec<Settings>, Vec<CtlSettings>);
+
 /// Reads a Kubernetes manifest (kubeadm's `/etc/kubernetes/manifests/etcd.yaml`, a Pod,
 /// Deployment or StatefulSet): the command line of every container running etcd, and the
 /// etcd client settings of a kube-apiserver (`--etcd-cafile`, `--etcd-certfile`,
@@ -294,7 +297,7 @@ pub(super) fn parse_manifest(
     text: &str,
     path: &Path,
     v: EtcdVersion,
-) -> Result<Option<(Vec<Settings>, Vec<CtlSettings>)>, Error> {
+) -> Result<Option<Manifest>, Error> {
     precheck_yaml(text, path)?;
     let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| Error::InvalidConfig {
         path: Some(path.to_path_buf()),

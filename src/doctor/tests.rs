@@ -629,7 +629,10 @@ fn config_traps_are_found() {
         let r = check(&(good.clone() + extra), v);
         assert_problems(&r, &[], &["config-unknown-key", "cipher-suites-with-tls13"]);
         let f = r.with_code("cipher-suites-with-tls13").next().unwrap();
-        assert!(f.message().contains(&format!("etcd {v} does not know")), "{f:?}");
+        assert!(
+            f.message().contains(&format!("etcd {v} does not know")),
+            "{f:?}"
+        );
     }
     // etcd compares the version exactly.
     let r = check(&(good.clone() + "tls-min-version: tls1.3\n"), "3.6");
@@ -1073,7 +1076,6 @@ fn more_config_traps_are_found() {
     assert_problems(&r, &[], &["proxy-cert-has-cn"]);
 }
 
-
 /// One certificate file's finding `code` under etcd `v` (and a given Go).
 fn severity_of(paths: &[&Path], code: &str, v: &str, go: Option<&str>) -> (Severity, String) {
     let mut d = paths
@@ -1106,7 +1108,10 @@ fn what_go_refuses_is_an_error_only_where_etcds_go_refuses_it() {
     ))
     .unwrap();
     write_pair(dir.path(), IP, &neg, &key);
-    let neg = [dir.path().join(format!("{IP}.cert")), dir.path().join("root.cert")];
+    let neg = [
+        dir.path().join(format!("{IP}.cert")),
+        dir.path().join("root.cert"),
+    ];
     let neg: Vec<&Path> = neg.iter().map(PathBuf::as_path).collect();
     let (sev, msg) = severity_of(&neg, "serial-negative", "3.5.1", None);
     assert_eq!(sev, Warning, "{msg}");
@@ -1115,9 +1120,18 @@ fn what_go_refuses_is_an_error_only_where_etcds_go_refuses_it() {
             && msg.contains("3.4.36+, 3.5.19+, 3.6.0+"),
         "{msg}"
     );
-    assert_eq!(severity_of(&neg, "serial-negative", "3.5.18", None).0, Warning);
-    assert_eq!(severity_of(&neg, "serial-negative", "3.5.19", None).0, Error);
-    assert_eq!(severity_of(&neg, "serial-negative", "3.4.36", None).0, Error);
+    assert_eq!(
+        severity_of(&neg, "serial-negative", "3.5.18", None).0,
+        Warning
+    );
+    assert_eq!(
+        severity_of(&neg, "serial-negative", "3.5.19", None).0,
+        Error
+    );
+    assert_eq!(
+        severity_of(&neg, "serial-negative", "3.4.36", None).0,
+        Error
+    );
     assert_eq!(severity_of(&neg, "serial-negative", "3.6.0", None).0, Error);
     assert_eq!(severity_of(&neg, "serial-negative", "3.4", None).0, Error);
     let (sev, msg) = severity_of(&neg, "serial-negative", "3.5.1", Some("go1.23.0"));
@@ -1143,9 +1157,18 @@ fn what_go_refuses_is_an_error_only_where_etcds_go_refuses_it() {
     let (sev, msg) = severity_of(&sha, "signature-sha1", "3.4.23", None);
     assert_eq!(sev, Warning, "{msg}");
     assert!(msg.contains("3.4.25+, 3.5.8+"), "{msg}");
-    assert_eq!(severity_of(&sha, "signature-sha1", "3.4.23", Some("1.19.8")).0, Error);
-    assert_eq!(severity_of(&sha, "signature-sha1", "3.5.1", None).0, Warning);
-    assert_eq!(severity_of(&sha, "signature-sha1", "3.5.7", None).0, Warning);
+    assert_eq!(
+        severity_of(&sha, "signature-sha1", "3.4.23", Some("1.19.8")).0,
+        Error
+    );
+    assert_eq!(
+        severity_of(&sha, "signature-sha1", "3.5.1", None).0,
+        Warning
+    );
+    assert_eq!(
+        severity_of(&sha, "signature-sha1", "3.5.7", None).0,
+        Warning
+    );
     assert_eq!(severity_of(&sha, "signature-sha1", "3.5.8", None).0, Error);
     assert_eq!(severity_of(&sha, "signature-sha1", "3.6", None).0, Error);
 }
@@ -1223,9 +1246,17 @@ fn bad_values_say_what_etcd_prints() {
             "config-bad-value",
             "invalid boolean value \"maybe\" for -client-cert-auth: parse error",
         ),
-        (" --bogus-flag x", "config-unknown-flag", "flag provided but not defined: -bogus-flag"),
+        (
+            " --bogus-flag x",
+            "config-unknown-flag",
+            "flag provided but not defined: -bogus-flag",
+        ),
         (" stray", "config-bad-value", "'stray' is not a valid flag"),
-        (" --initial-cluster", "config-bad-value", "flag needs an argument: -initial-cluster"),
+        (
+            " --initial-cluster",
+            "config-bad-value",
+            "flag needs an argument: -initial-cluster",
+        ),
         // Not a flag of 3.5.1 (nor of 3.4.23): tls-min-version came with 3.5.8 and 3.4.25.
         (
             " --tls-min-version TLS1.3",
@@ -1256,13 +1287,21 @@ fn bad_values_say_what_etcd_prints() {
     // YAML: etcd decodes it as JSON.
     let conf = member_yaml(dir.path(), "");
     let text = std::fs::read_to_string(&conf).unwrap();
-    std::fs::write(&conf, text.replacen("client-cert-auth: true", "client-cert-auth: maybe", 1)).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen("client-cert-auth: true", "client-cert-auth: maybe", 1),
+    )
+    .unwrap();
     assert_eq!(
         says(&run(&[&conf]), "config-bad-value").as_deref(),
         Some("json: cannot unmarshal string into Go struct field")
     );
     // An empty boolean is YAML null: etcd keeps the default.
-    std::fs::write(&conf, text.replacen("client-cert-auth: true", "client-cert-auth:", 1)).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen("client-cert-auth: true", "client-cert-auth:", 1),
+    )
+    .unwrap();
     assert!(run(&[&conf]).with_code("config-bad-value").next().is_none());
 }
 
@@ -1275,16 +1314,29 @@ fn a_command_line_with_a_config_file_is_followed_there() {
     let moved = dir.path().join("etcd.conf");
     std::fs::rename(&conf, &moved).unwrap();
     let text = std::fs::read_to_string(&moved).unwrap();
-    std::fs::write(&moved, text.replace("https://127.0.0.1:2379", "https://10.0.0.9:2379")).unwrap();
+    std::fs::write(
+        &moved,
+        text.replace("https://127.0.0.1:2379", "https://10.0.0.9:2379"),
+    )
+    .unwrap();
     let unit = dir.path().join("etcd.service");
     std::fs::write(
         &unit,
-        format!("[Service]\nExecStart=/usr/local/bin/etcd --config-file {}\n", moved.display()),
+        format!(
+            "[Service]\nExecStart=/usr/local/bin/etcd --config-file {}\n",
+            moved.display()
+        ),
     )
     .unwrap();
     let r = run(&[&unit]);
     assert_problems(&r, &["san-missing"], &[]);
-    assert!(r.with_code("san-missing").next().unwrap().message().contains("10.0.0.9"));
+    assert!(
+        r.with_code("san-missing")
+            .next()
+            .unwrap()
+            .message()
+            .contains("10.0.0.9")
+    );
     // Flags beside it are ignored by etcd: not checked, only reported.
     std::fs::write(
         &unit,
@@ -1297,7 +1349,11 @@ fn a_command_line_with_a_config_file_is_followed_there() {
     .unwrap();
     assert_problems(&run(&[&unit]), &["san-missing"], &["config-flags-ignored"]);
     // A config file that is not there.
-    std::fs::write(&unit, "ExecStart=/usr/local/bin/etcd --config-file /nonexistent/etcd.yml\n").unwrap();
+    std::fs::write(
+        &unit,
+        "ExecStart=/usr/local/bin/etcd --config-file /nonexistent/etcd.yml\n",
+    )
+    .unwrap();
     let r = run(&[&unit, dir.path()]);
     assert_problems(&r, &["config-file-missing"], &[]);
 }
@@ -1309,7 +1365,10 @@ fn kubeadm_manifests_are_read() {
     let etcd = pki.join("etcd");
     std::fs::create_dir_all(&etcd).unwrap();
     let ca = ca();
-    ca.issuer.certificate().write(&etcd, "ca.crt", &WriteOptions::default()).unwrap();
+    ca.issuer
+        .certificate()
+        .write(&etcd, "ca.crt", &WriteOptions::default())
+        .unwrap();
     let ca_key = etcd.join("ca.key");
     write_key(&ca_key, ca.issuer.certified_key().private_key());
     for name in ["server", "peer"] {
@@ -1332,8 +1391,13 @@ fn kubeadm_manifests_are_read() {
     client(&etcd, "healthcheck-client");
     client(&pki, "apiserver-etcd-client");
     // The Kubernetes CA beside it, which did not sign the etcd client pair.
-    let k8s = RootCa::new().key_algorithm(KeyAlgorithm::EcdsaP256).self_sign().unwrap();
-    k8s.certificate().write(&pki, "ca.crt", &WriteOptions::default()).unwrap();
+    let k8s = RootCa::new()
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .self_sign()
+        .unwrap();
+    k8s.certificate()
+        .write(&pki, "ca.crt", &WriteOptions::default())
+        .unwrap();
     let manifests = dir.path().join("manifests");
     std::fs::create_dir(&manifests).unwrap();
     let e = etcd.display();
@@ -1356,7 +1420,9 @@ fn kubeadm_manifests_are_read() {
     assert_problems(&r, &[], &[]);
     // The CA key where kubeadm keeps it is only worth an info.
     assert_eq!(
-        r.with_code("ca-key-on-member").next().map(super::Finding::severity),
+        r.with_code("ca-key-on-member")
+            .next()
+            .map(super::Finding::severity),
         Some(Severity::Info),
         "{:#?}",
         r.findings()
@@ -1371,7 +1437,11 @@ fn kubeadm_manifests_are_read() {
         ips: vec![[127, 0, 0, 1].into()],
         ..Spec::node(&ca)
     };
-    std::fs::write(etcd.join("server.crt"), make(spec, &key, &ca.key).to_pem().unwrap()).unwrap();
+    std::fs::write(
+        etcd.join("server.crt"),
+        make(spec, &key, &ca.key).to_pem().unwrap(),
+    )
+    .unwrap();
     write_key(&etcd.join("server.key"), &key);
     let r = run(&[&manifests]);
     assert_problems(&r, &["san-missing"], &[]);
@@ -1380,7 +1450,11 @@ fn kubeadm_manifests_are_read() {
     assert_eq!(f.files()[0], etcd.join("server.crt"));
     // A manifest running something else is no configuration.
     let other = dir.path().join("other.yaml");
-    std::fs::write(&other, "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command: [nginx]\n").unwrap();
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command: [nginx]\n",
+    )
+    .unwrap();
     assert!(matches!(
         Doctor::new().path(&other).run(),
         Err(crate::Error::InvalidConfig { .. })
@@ -1398,21 +1472,35 @@ fn files_without_pem_data_are_unusable() {
     std::fs::write(&junk, "not a key\n").unwrap();
     for (key, line) in [
         ("key-file", "tls: failed to find any PEM data in key input"),
-        ("cert-file", "tls: failed to find any PEM data in certificate input"),
-        ("trusted-ca-file", "x509: certificate signed by unknown authority"),
+        (
+            "cert-file",
+            "tls: failed to find any PEM data in certificate input",
+        ),
+        (
+            "trusted-ca-file",
+            "x509: certificate signed by unknown authority",
+        ),
     ] {
         let from = match key {
             "key-file" => format!("key-file: {d}/{IP}.key"),
             "cert-file" => format!("cert-file: {d}/{IP}.cert"),
             _ => format!("trusted-ca-file: {d}/root.cert"),
         };
-        std::fs::write(&conf, text.replacen(&from, &format!("{key}: {}", junk.display()), 1)).unwrap();
+        std::fs::write(
+            &conf,
+            text.replacen(&from, &format!("{key}: {}", junk.display()), 1),
+        )
+        .unwrap();
         let r = run(&[&conf]);
         let f = r
             .with_code("file-unusable")
             .next()
             .unwrap_or_else(|| panic!("{key}: {:#?}", r.findings()));
-        assert_eq!((f.severity(), f.etcd_says()), (Severity::Error, Some(line)), "{key}");
-        assert_eq!(f.files(), [junk.clone()]);
+        assert_eq!(
+            (f.severity(), f.etcd_says()),
+            (Severity::Error, Some(line)),
+            "{key}"
+        );
+        assert_eq!(f.files(), std::slice::from_ref(&junk));
     }
 }

@@ -155,7 +155,11 @@ pub(super) fn check(s: &Settings, ctx: &Ctx, out: &mut Vec<Finding>) {
                 format!(
                     "config-file names {}, which {}",
                     cf.display(),
-                    if cf.exists() { "is not a file" } else { "does not exist" }
+                    if cf.exists() {
+                        "is not a file"
+                    } else {
+                        "does not exist"
+                    }
                 ),
             )
             .says(format!("open {}: no such file or directory", cf.display())),

@@ -235,7 +235,9 @@ impl FromStr for GoVersion {
         }
         let num = |p: &str| {
             if p.is_empty() || p.len() > 6 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                Err(bad("the Go version's parts must be decimal numbers, such as 1.19.8"))
+                Err(bad(
+                    "the Go version's parts must be decimal numbers, such as 1.19.8",
+                ))
             } else {
                 p.parse::<u32>().map_err(|_| bad("a part is too large"))
             }
@@ -335,22 +337,52 @@ mod tests {
         assert_eq!(go("3.5.1"), "1.16.3");
         assert_eq!(go("3.4.23"), "1.17.13");
         // Where the rules change: Go 1.18 (SHA-1), 1.23 (negative serials), 1.24 (RSA < 1024).
-        assert_eq!((go("3.4.24"), go("3.4.25")), ("1.17.13".into(), "1.19.8".into()));
-        assert_eq!((go("3.5.7"), go("3.5.8")), ("1.17.13".into(), "1.19.8".into()));
-        assert_eq!((go("3.4.35"), go("3.4.36")), ("1.22.9".into(), "1.23.6".into()));
-        assert_eq!((go("3.5.18"), go("3.5.19")), ("1.22.11".into(), "1.23.7".into()));
-        assert_eq!((go("3.6.4"), go("3.6.5")), ("1.23.11".into(), "1.24.7".into()));
-        assert_eq!((go("3.4.37"), go("3.4.38")), ("1.23.8".into(), "1.24.9".into()));
-        assert_eq!((go("3.5.22"), go("3.5.23")), ("1.23.11".into(), "1.24.7".into()));
+        assert_eq!(
+            (go("3.4.24"), go("3.4.25")),
+            ("1.17.13".into(), "1.19.8".into())
+        );
+        assert_eq!(
+            (go("3.5.7"), go("3.5.8")),
+            ("1.17.13".into(), "1.19.8".into())
+        );
+        assert_eq!(
+            (go("3.4.35"), go("3.4.36")),
+            ("1.22.9".into(), "1.23.6".into())
+        );
+        assert_eq!(
+            (go("3.5.18"), go("3.5.19")),
+            ("1.22.11".into(), "1.23.7".into())
+        );
+        assert_eq!(
+            (go("3.6.4"), go("3.6.5")),
+            ("1.23.11".into(), "1.24.7".into())
+        );
+        assert_eq!(
+            (go("3.4.37"), go("3.4.38")),
+            ("1.23.8".into(), "1.24.9".into())
+        );
+        assert_eq!(
+            (go("3.5.22"), go("3.5.23")),
+            ("1.23.11".into(), "1.24.7".into())
+        );
         assert_eq!(go("3.6.0"), "1.23.9");
         // A series means its latest release; unknown later releases the newest Go known.
         assert_eq!(go("3.4"), "1.25.10");
         assert_eq!(go("3.5.99"), "1.25.12");
         assert_eq!(go("3.7"), "1.26.5");
         assert_eq!(go("3.9"), "1.26.5");
-        assert_eq!(EtcdVersion::first_with_go(23), "3.4.36+, 3.5.19+, 3.6.0+, 3.7.0+");
-        assert_eq!(EtcdVersion::first_with_go(18), "3.4.25+, 3.5.8+, 3.6.0+, 3.7.0+");
-        assert_eq!(EtcdVersion::first_with_go(24), "3.4.38+, 3.5.23+, 3.6.5+, 3.7.0+");
+        assert_eq!(
+            EtcdVersion::first_with_go(23),
+            "3.4.36+, 3.5.19+, 3.6.0+, 3.7.0+"
+        );
+        assert_eq!(
+            EtcdVersion::first_with_go(18),
+            "3.4.25+, 3.5.8+, 3.6.0+, 3.7.0+"
+        );
+        assert_eq!(
+            EtcdVersion::first_with_go(24),
+            "3.4.38+, 3.5.23+, 3.6.5+, 3.7.0+"
+        );
         let tls = |s: &str| s.parse::<EtcdVersion>().unwrap().has_tls_version_keys();
         assert!(!tls("3.4.24") && tls("3.4.25") && tls("3.4"));
         assert!(!tls("3.5.1") && !tls("3.5.7") && tls("3.5.8") && tls("3.6.0"));
@@ -362,7 +394,16 @@ mod tests {
         assert_eq!(g("go1.19.8").unwrap(), GoVersion::new(19, Some(8)));
         assert_eq!(g(" 1.23 ").unwrap().to_string(), "1.23");
         assert!(g("1.23").unwrap() < g("1.23.1").unwrap());
-        for bad in ["", "1", "2.1", "go", "1.x", "1.2.3.4", "go1.-1", "1.9999999"] {
+        for bad in [
+            "",
+            "1",
+            "2.1",
+            "go",
+            "1.x",
+            "1.2.3.4",
+            "go1.-1",
+            "1.9999999",
+        ] {
             assert!(g(bad).is_err(), "{bad}");
         }
     }
