@@ -459,6 +459,25 @@ fn a_san_not_covering_the_dialled_address_fails_as_predicted() {
     assert_eq!(v.code, 1, "{}", v.text);
     let says = v.says("san-missing");
     assert!(says.contains("not 127.0.0.2"), "{says}");
+    // etcdctl configured (ETCDCTL_*) for that address: the same line, for etcdctl.
+    let env = node.path("etcdctl.env");
+    fs::write(
+        &env,
+        format!(
+            "ETCDCTL_ENDPOINTS=https://127.0.0.2:{c}\nETCDCTL_CACERT={}\n",
+            node.path("root.cert").display()
+        ),
+    )
+    .unwrap();
+    let v = doctor(&[conf.to_str().unwrap(), env.to_str().unwrap()]);
+    let ctl: Vec<&serde_json::Value> = v
+        .with("san-missing")
+        .into_iter()
+        .filter(|f| f["files"][0] == env.display().to_string())
+        .collect();
+    assert_eq!(ctl.len(), 1, "{}", v.text);
+    assert_eq!(ctl[0]["severity"], "error");
+    assert_eq!(ctl[0]["etcd_says"], says.as_str());
     for version in EtcdVersion::ALL {
         let mut etcd = node.start(version, &conf);
         assert!(etcd.wait_for(SERVING, READY).0);
@@ -1441,6 +1460,23 @@ fn command_line_and_environment_mistakes_stop_etcd_as_predicted() {
             prints(&out, warned) && out.contains("ETCD_BOGUS_THING"),
             "etcd {release}: no {warned:?} in\n{out}"
         );
+        // A config file that is not there, or is a directory.
+        for missing in [node.path("gone.yml"), node.path("ca")] {
+            let args = ["--config-file".to_owned(), missing.display().to_string()];
+            fs::write(
+                &unit,
+                format!(
+                    "ExecStart={} {}\n",
+                    version.etcd().display(),
+                    args.join(" ")
+                ),
+            )
+            .unwrap();
+            let v = doctor(&["--etcd-version", &release, unit.to_str().unwrap()]);
+            let says = v.says("config-file-missing");
+            let out = etcd_output(version, &args, &[]);
+            assert!(prints(&out, &says), "etcd {release}: no {says:?} in\n{out}");
+        }
         // A config file's boolean that is not one.
         let conf =
             node.config(|y| y.replacen("client-cert-auth: true", "client-cert-auth: maybe", 1));
@@ -1516,21 +1552,29 @@ fn files_without_pem_data_are_refused_as_predicted() {
         ],
     );
     fs::write(node.path("junk.pem"), "-- not PEM --\n").unwrap();
-    // At startup: a DER certificate, a key that is no PEM.
-    for (from, to) in [
+    // At startup: a DER certificate, a key that is no PEM; a directory as the certificate.
+    fs::create_dir(node.path("certs.d")).unwrap();
+    for (from, to, code) in [
         (
             format!("cert-file: {d}/127.0.0.1.cert"),
             format!("cert-file: {d}/127.0.0.1.der"),
+            "file-unusable",
         ),
         (
             format!("key-file: {d}/127.0.0.1.key"),
             format!("key-file: {d}/junk.pem"),
+            "file-unusable",
+        ),
+        (
+            format!("cert-file: {d}/127.0.0.1.cert"),
+            format!("cert-file: {d}/certs.d"),
+            "config-file-missing",
         ),
     ] {
         let conf = node.config(|y| y.replacen(&from, &to, 1));
         let v = doctor(&[conf.to_str().unwrap()]);
         assert_eq!(v.code, 1, "{}", v.text);
-        let says = v.says("file-unusable");
+        let says = v.says(code);
         for version in EtcdVersion::ALL {
             etcd_prints(&node, version, &conf, &says, QUICK);
         }

@@ -162,7 +162,11 @@ pub(super) fn check(s: &Settings, ctx: &Ctx, out: &mut Vec<Finding>) {
                     }
                 ),
             )
-            .says(format!("open {}: no such file or directory", cf.display())),
+            .says(if cf.is_dir() {
+                format!("read {}: is a directory", cf.display())
+            } else {
+                format!("open {}: no such file or directory", cf.display())
+            }),
         );
     }
     for (key, path) in s.tls_files() {
