@@ -252,14 +252,20 @@ impl Inventory {
                         if !any && how == How::Given {
                             return Err(Error::InvalidConfig {
                                 path: Some(path.to_path_buf()),
-                                reason: "it is a Kubernetes manifest, but no container in it runs etcd (or kube-apiserver with --etcd-* flags)".into(),
+                                reason: "it is a Kubernetes manifest, but no container in it runs etcd (or a kube-apiserver with etcd client settings)".into(),
                                 source: None,
                             });
                         }
                         Ok(any)
                     }
-                    // A YAML file found in a directory that is no etcd configuration.
-                    None if how == How::Found && !config::looks_like_etcd_yaml(&text, v) => {
+                    // A YAML file found in a directory that is no etcd configuration (none of
+                    // its keys is etcd's, and its name does not say etcd).
+                    None if how == How::Found
+                        && !config::looks_like_etcd_yaml(&text, v)
+                        && !path
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().contains("etcd")) =>
+                    {
                         Ok(false)
                     }
                     None => {

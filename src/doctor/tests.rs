@@ -906,6 +906,8 @@ proptest::proptest! {
         let p = Path::new("x");
         for v in [EtcdVersion::CURRENT, "3.4".parse().unwrap()] {
             let _ = config::parse_yaml(&text, p, v);
+            let _ = config::parse_manifest(&text, p, v);
+            let _ = config::looks_like_etcd_yaml(&text, v);
             let _ = config::parse_env(&text, p, v);
             let _ = config::etcd_arguments(&text).map(|a| config::parse_flags(&a, p, v));
             let _ = config::parse_flags(&words, p, v);
@@ -926,6 +928,8 @@ proptest::proptest! {
             text.push('\n');
         }
         let _ = config::parse_yaml(&text, Path::new("x"), EtcdVersion::CURRENT);
+        let manifest = format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n{text}");
+        let _ = config::parse_manifest(&manifest, Path::new("x"), EtcdVersion::CURRENT);
     }
 }
 
@@ -1503,4 +1507,25 @@ fn files_without_pem_data_are_unusable() {
         );
         assert_eq!(f.files(), std::slice::from_ref(&junk));
     }
+}
+
+#[test]
+fn yaml_found_in_a_directory_is_read_only_when_it_is_etcds() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    // Another tool's YAML beside the certificates: not an etcd configuration.
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  etcd:\n    image: quay.io/coreos/etcd:v3.5.1\n",
+    )
+    .unwrap();
+    assert_problems(&run(&[dir.path()]), &[], &[]);
+    // An etcd config whose only key is misspelt is still etcd's (its name says so), and
+    // makes the directory a member's (where root.key does not belong).
+    std::fs::write(dir.path().join("etcd.conf.yml"), "nmae: m1\n").unwrap();
+    assert_problems(
+        &run(&[dir.path()]),
+        &[],
+        &["config-unknown-key", "ca-key-on-member"],
+    );
 }
