@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use etcd_pki::{DEFAULT_WARN_DAYS, Doctor, EtcdVersion, Finding, Report, Severity};
+use etcd_pki::{DEFAULT_WARN_DAYS, Doctor, EtcdVersion, Finding, GoVersion, Report, Severity};
 use serde::Serialize;
 
 /// Check an etcd deployment's certificates, keys and configuration.
@@ -32,6 +32,11 @@ struct Args {
     /// The etcd version whose rules apply (3.4, 3.5, 3.5.1, 3.6, …).
     #[arg(long, value_name = "V", default_value_t = EtcdVersion::CURRENT)]
     etcd_version: EtcdVersion,
+
+    /// The Go the etcd binary is built with, if not that of etcd's official release (as
+    /// `etcd --version` prints it: go1.19.8); distributions build their own.
+    #[arg(long, value_name = "GO")]
+    go_version: Option<GoVersion>,
 
     /// Warn about certificates that expire within N days.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_WARN_DAYS)]
@@ -96,7 +101,7 @@ fn json(report: &Report) -> String {
 }
 
 /// One block per member (members with errors first), one line per finding (errors first).
-fn human(report: &Report, version: EtcdVersion) -> String {
+fn human(report: &Report, version: EtcdVersion, go: GoVersion) -> String {
     let mut members: Vec<&str> = Vec::new();
     for f in report.findings() {
         if !members.contains(&f.member()) {
@@ -130,7 +135,7 @@ fn human(report: &Report, version: EtcdVersion) -> String {
         .filter(|f| f.severity() == Severity::Info)
         .count();
     out.push_str(&format!(
-        "summary: {} error(s), {} warning(s), {infos} info(s) (rules of etcd {version})\n",
+        "summary: {} error(s), {} warning(s), {infos} info(s) (rules of etcd {version}, Go {go})\n",
         report.errors(),
         report.warnings()
     ));
@@ -142,6 +147,9 @@ fn main() -> ExitCode {
     let mut doctor = Doctor::new()
         .etcd_version(args.etcd_version)
         .warn_days(args.warn_days);
+    if let Some(go) = args.go_version {
+        doctor = doctor.go_version(go);
+    }
     if let Some(users) = args.users {
         doctor = doctor.etcd_users(users);
     }
@@ -158,7 +166,10 @@ fn main() -> ExitCode {
     if args.json {
         println!("{}", json(&report));
     } else {
-        print!("{}", human(&report, args.etcd_version));
+        let go = args
+            .go_version
+            .unwrap_or_else(|| args.etcd_version.go_version());
+        print!("{}", human(&report, args.etcd_version, go));
     }
     if report.errors() > 0 {
         ExitCode::from(1)

@@ -211,6 +211,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A Go version (the Go an etcd binary is built with) is not of the form `1.MINOR[.PATCH]`.
+    #[error("invalid Go version {value:?}: {reason}")]
+    InvalidGoVersion {
+        /// The rejected value (at most 40 characters of it).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// An etcd configuration file (YAML, a command line, `ETCD_*` variables) cannot be read as
     /// one, or a file given to the doctor is of no kind it knows.
     #[error("{}cannot read it as an etcd configuration: {reason}", at(path))]

@@ -166,6 +166,10 @@ fn samples() -> Vec<Error> {
             value: "4.0".into(),
             reason: "r".into(),
         },
+        Error::InvalidGoVersion {
+            value: "2.0".into(),
+            reason: "r".into(),
+        },
         Error::InvalidConfig {
             path: p(),
             reason: "r".into(),
@@ -216,10 +220,11 @@ fn index(e: &Error) -> usize {
         Error::InvalidEtcdVersion { .. } => 34,
         Error::InvalidConfig { .. } => 35,
         Error::NothingToCheck { .. } => 36,
+        Error::InvalidGoVersion { .. } => 37,
     }
 }
 
-const VARIANTS: usize = 37;
+const VARIANTS: usize = 38;
 
 #[test]
 fn messages_do_not_repeat_their_cause() {

@@ -39,7 +39,7 @@ pub use cert::Certificate;
 pub use certified_key::CertifiedKey;
 pub use client::ClientCert;
 #[cfg(feature = "doctor")]
-pub use doctor::{DEFAULT_WARN_DAYS, Doctor, EtcdVersion, Finding, Report, Severity};
+pub use doctor::{DEFAULT_WARN_DAYS, Doctor, EtcdVersion, Finding, GoVersion, Report, Severity};
 pub use error::{BoxError, Error};
 pub use issuer::Issuer;
 pub use key::{KeyAlgorithm, KeyFormat, KeyGenerator, PrivateKey};

@@ -1,12 +1,16 @@
 //! What etcd's TLS stack (Go's crypto/x509) and rustls clients refuse even when openssl
 //! accepts it: negative or over-long serial numbers, SHA-1 (and MD5) signatures, small RSA
-//! keys, X.509 v1 leaves and P-521 keys.
+//! keys, X.509 v1 leaves and P-521 keys. What Go refuses depends on the Go etcd is built
+//! with ([`Ctx::go`]): an error where that Go refuses it, else a warning naming the releases
+//! that will.
 
 use std::path::Path;
 
 use der::Decode;
 
+use super::context::Ctx;
 use super::finding::{Finding, Severity};
+use super::version::EtcdVersion;
 use crate::cert::Certificate;
 
 const SHA1_RSA: &str = "1.2.840.113549.1.1.5";
@@ -28,6 +32,29 @@ fn rsa_bits(cert: &Certificate) -> Option<usize> {
     Some(n.len().saturating_sub(1) * 8 + lead)
 }
 
+/// Error when etcd's Go (1.`go_minor` or later) refuses `what`, else a warning that names the
+/// etcd releases that will; the sentence saying which.
+fn go_rule(ctx: &Ctx, go_minor: u32, godebug: &str) -> (Severity, String) {
+    if ctx.go_at_least(go_minor) {
+        (
+            Severity::Error,
+            format!(
+                "Go 1.{go_minor} and later refuse it (unless GODEBUG={godebug}), and {} is built with one of them",
+                ctx.etcd()
+            ),
+        )
+    } else {
+        (
+            Severity::Warning,
+            format!(
+                "{} accepts it, but etcd built with Go 1.{go_minor} or later refuses it: releases {} (and any etcd a distribution builds with such a Go)",
+                ctx.etcd(),
+                EtcdVersion::first_with_go(go_minor)
+            ),
+        )
+    }
+}
+
 /// The checks of one certificate; `is_ca` for a trust anchor (whose own signature Go never
 /// checks).
 pub(super) fn check(
@@ -35,14 +62,16 @@ pub(super) fn check(
     is_ca: bool,
     label: &str,
     path: &Path,
+    ctx: &Ctx,
     out: &mut Vec<Finding>,
 ) {
     let tbs = cert.x509().tbs_certificate();
     let at = |sev, code, msg: String| Finding::new(sev, code, label, &[path], msg);
     let serial = tbs.serial_number().as_bytes();
     if serial.first().is_some_and(|b| b & 0x80 != 0) {
+        let (sev, why) = go_rule(ctx, 23, "x509negativeserial=1");
         out.push(
-            at(Severity::Error, "serial-negative", "its serial number is negative: Go 1.23+ refuses to parse it, so every current etcd release (built with Go >= 1.23) fails to load or verify it; older binaries (etcd 3.5.1: Go 1.16, Debian's 3.4.23: Go 1.19) still accept it".into())
+            at(sev, "serial-negative", format!("its serial number is negative, which RFC 5280 forbids: {why}; etcd then fails to load or verify the certificate"))
                 .says("x509: negative serial number")
                 .fix("re-issue it (etcd-pki's serial numbers are positive)"),
         );
@@ -62,21 +91,33 @@ pub(super) fn check(
         if is_ca {
             out.push(at(Severity::Info, "ca-signature-sha1", format!("the CA's self-signature uses {name}: harmless (nobody checks a root's own signature), but strict linters flag it")));
         } else {
+            let (sev, why) = go_rule(ctx, 18, "x509sha1=1 before Go 1.24, which dropped it");
             out.push(
-                at(Severity::Error, "signature-sha1", format!("it is signed with {name}, which Go refuses since 1.18 (no override since Go 1.24): etcd built with Go >= 1.18 (Debian's 3.4.23, every current release) rejects it; the signature was not checked"))
-                    .says(format!("x509: cannot verify signature: insecure algorithm {name}"))
-                    .fix("re-issue it (etcd-pki signs with SHA-256 or better)"),
+                at(
+                    sev,
+                    "signature-sha1",
+                    format!(
+                        "it is signed with {name}: {why}; the doctor did not check this signature"
+                    ),
+                )
+                .says(format!(
+                    "x509: cannot verify signature: insecure algorithm {name}"
+                ))
+                .fix("re-issue it (etcd-pki signs with SHA-256 or better)"),
             );
         }
     }
     let spki = tbs.subject_public_key_info();
     match spki.algorithm.oid.to_string().as_str() {
         RSA => match rsa_bits(cert) {
-            Some(bits) if bits < 1024 => out.push(
-                at(Severity::Error, "rsa-key-too-small", format!("its RSA key has {bits} bits: Go 1.24+ refuses RSA keys under 1024 bits (current etcd releases), and everything wants 2048"))
-                    .says(format!("crypto/rsa: {bits}-bit keys are insecure"))
-                    .fix("re-issue it with a new key (etcd-pki makes RSA-2048 or larger)"),
-            ),
+            Some(bits) if bits < 1024 => {
+                let (sev, why) = go_rule(ctx, 24, "rsa1024min=0");
+                out.push(
+                    at(sev, "rsa-key-too-small", format!("its RSA key has {bits} bits, under 1024: {why}; every current policy wants 2048"))
+                        .says(format!("crypto/rsa: {bits}-bit keys are insecure"))
+                        .fix("re-issue it with a new key (etcd-pki makes RSA-2048 or larger)"),
+                );
+            }
             Some(bits) if bits < 2048 => out.push(
                 at(Severity::Warning, "rsa-key-small", format!("its RSA key has {bits} bits: etcd (Go) accepts it today, but 2048 bits is the minimum of every current policy and of rustls-webpki"))
                     .fix("re-issue it with a new key (etcd-pki makes RSA-2048 or larger)"),

@@ -77,6 +77,27 @@ fn scalar(v: &Yaml) -> Option<String> {
     }
 }
 
+/// What Go's encoding/json calls the kind of a YAML value (etcd turns its YAML into JSON
+/// before decoding it), as in `json: cannot unmarshal string into Go struct field …`.
+fn json_kind(v: &Yaml) -> &'static str {
+    match v {
+        Yaml::String(_) => "string",
+        Yaml::Integer(_) | Yaml::Real(_) => "number",
+        Yaml::Boolean(_) => "bool",
+        Yaml::Array(_) => "array",
+        Yaml::Hash(_) => "object",
+        _ => "value",
+    }
+}
+
+/// What etcd prints when its YAML has a value of the wrong kind.
+fn unmarshal_says(v: &Yaml) -> Option<String> {
+    Some(format!(
+        "json: cannot unmarshal {} into Go struct field",
+        json_kind(v)
+    ))
+}
+
 /// A YAML value for a boolean key: YAML 1.1 words too (`yes`, `on`), as etcd's go-yaml reads them.
 fn yaml_bool(v: &Yaml) -> Option<bool> {
     match v {
@@ -87,6 +108,23 @@ fn yaml_bool(v: &Yaml) -> Option<bool> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Whether a YAML text found in a directory (not given by name) is an etcd configuration:
+/// a mapping with at least one key etcd knows at its top level. Text that does not parse is
+/// taken for one (so that reading it says why).
+pub(super) fn looks_like_etcd_yaml(text: &str, v: EtcdVersion) -> bool {
+    if precheck_yaml(text, Path::new("")).is_err() {
+        return true;
+    }
+    match yaml_rust2::YamlLoader::load_from_str(text) {
+        Ok(docs) => docs.first().and_then(Yaml::as_hash).is_some_and(|top| {
+            top.keys()
+                .filter_map(Yaml::as_str)
+                .any(|k| known_keys::top_level(k, v))
+        }),
+        Err(_) => true,
     }
 }
 
@@ -120,9 +158,12 @@ pub(super) fn parse_yaml(text: &str, path: &Path, v: EtcdVersion) -> Result<Sett
                 Some(b) => {
                     flat.insert(flag, b.to_string());
                 }
+                // An empty value is JSON null, which leaves the default.
+                None if matches!(value, Yaml::Null) => {}
                 None => problems.push(Problem::BadValue {
                     key: flag,
                     reason: "it is not a boolean (true or false)".into(),
+                    says: unmarshal_says(value),
                 }),
             }
         } else if let Some(s) = scalar(value) {
@@ -131,6 +172,7 @@ pub(super) fn parse_yaml(text: &str, path: &Path, v: EtcdVersion) -> Result<Sett
             problems.push(Problem::BadValue {
                 key: flag,
                 reason: "it is a mapping where etcd expects a value".into(),
+                says: unmarshal_says(value),
             });
         }
     };
@@ -170,6 +212,7 @@ pub(super) fn parse_yaml(text: &str, path: &Path, v: EtcdVersion) -> Result<Sett
                     key: key.to_owned(),
                     reason: "it must be a mapping (`cert-file:`, `key-file:`, … indented below it)"
                         .into(),
+                    says: unmarshal_says(value),
                 });
             }
             continue;
@@ -186,7 +229,128 @@ pub(super) fn parse_yaml(text: &str, path: &Path, v: EtcdVersion) -> Result<Sett
             put(&mut flat, &mut problems, format!("{prefix}{skey}"), sv);
         }
     }
-    Ok(Settings::from_flat(path, Source::Yaml, &flat, problems))
+    let mut s = Settings::from_flat(path, Source::Yaml, &flat, problems);
+    if !known_keys::top_level("tls-min-version", v) {
+        s.unread_tls_min_version = top
+            .get(&Yaml::String("tls-min-version".into()))
+            .and_then(scalar);
+    }
+    Ok(s)
+}
+
+/// The words of a container's `command:` and `args:` (a list of scalars, or one string).
+fn container_words(c: &yaml_rust2::yaml::Hash) -> Vec<String> {
+    let mut words = Vec::new();
+    for key in ["command", "args"] {
+        match c.get(&Yaml::String(key.into())) {
+            Some(Yaml::Array(items)) => words.extend(items.iter().filter_map(scalar)),
+            Some(Yaml::String(line)) => words.extend(shlex::split(line).unwrap_or_default()),
+            _ => {}
+        }
+    }
+    words
+}
+
+/// The containers of a Kubernetes object, wherever they are (`spec.containers` of a Pod,
+/// `spec.template.spec.containers` of a Deployment or StatefulSet, init containers too).
+fn containers<'a>(v: &'a Yaml, depth: usize, out: &mut Vec<&'a yaml_rust2::yaml::Hash>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match v {
+        Yaml::Hash(h) => {
+            for (k, item) in h {
+                if matches!(k.as_str(), Some("containers" | "initContainers"))
+                    && let Yaml::Array(list) = item
+                {
+                    out.extend(list.iter().filter_map(Yaml::as_hash));
+                } else {
+                    containers(item, depth + 1, out);
+                }
+            }
+        }
+        Yaml::Array(items) => {
+            for item in items {
+                containers(item, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn program_is(word: &str, name: &str) -> bool {
+    Path::new(word).file_name().is_some_and(|n| n == name)
+}
+
+/// What a Kubernetes manifest configures: etcd members, and etcd clients (kube-apiserver).
+pub(super) type Manifest = (Vec<Settings>, Vec<CtlSettings>);
+
+/// Reads a Kubernetes manifest (kubeadm's `/etc/kubernetes/manifests/etcd.yaml`, a Pod,
+/// Deployment or StatefulSet): the command line of every container running etcd, and the
+/// etcd client settings of a kube-apiserver (`--etcd-cafile`, `--etcd-certfile`,
+/// `--etcd-keyfile`, `--etcd-servers`). `Ok(None)` when the YAML is no Kubernetes object
+/// (`apiVersion:` and `kind:`).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] if it does not parse.
+pub(super) fn parse_manifest(
+    text: &str,
+    path: &Path,
+    v: EtcdVersion,
+) -> Result<Option<Manifest>, Error> {
+    precheck_yaml(text, path)?;
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| Error::InvalidConfig {
+        path: Some(path.to_path_buf()),
+        reason: "the YAML does not parse".into(),
+        source: Some(Box::new(e)),
+    })?;
+    let is_object = |d: &Yaml| {
+        d.as_hash().is_some_and(|h| {
+            h.contains_key(&Yaml::String("apiVersion".into()))
+                && h.contains_key(&Yaml::String("kind".into()))
+        })
+    };
+    if !docs.iter().any(is_object) {
+        return Ok(None);
+    }
+    let mut found = Vec::new();
+    for d in docs.iter().filter(|d| is_object(d)) {
+        containers(d, 0, &mut found);
+    }
+    let mut members = Vec::new();
+    let mut ctls = Vec::new();
+    for c in found {
+        let words = container_words(c);
+        if let Some(at) = words.iter().position(|w| program_is(w, "etcd")) {
+            members.push(parse_flags(&words[at + 1..], path, v));
+        } else if let Some(args) = words
+            .iter()
+            .filter(|w| w.contains(' '))
+            .find_map(|w| etcd_arguments(w))
+        {
+            // `sh -c "exec etcd --name …"`
+            members.push(parse_flags(&args, path, v));
+        } else if words.iter().any(|w| program_is(w, "kube-apiserver")) {
+            let mut flat = BTreeMap::new();
+            for w in &words {
+                let Some((name, value)) = w.trim_start_matches('-').split_once('=') else {
+                    continue;
+                };
+                let var = match name {
+                    "etcd-cafile" => "ETCDCTL_CACERT",
+                    "etcd-certfile" => "ETCDCTL_CERT",
+                    "etcd-keyfile" => "ETCDCTL_KEY",
+                    "etcd-servers" => "ETCDCTL_ENDPOINTS",
+                    _ => continue,
+                };
+                flat.insert(var.to_owned(), value.to_owned());
+            }
+            if !flat.is_empty() {
+                ctls.push(CtlSettings::from_flat(path, &flat));
+            }
+        }
+    }
+    Ok(Some((members, ctls)))
 }
 
 /// The logical lines of a text: `\`-newline continuations joined, comments dropped.
@@ -249,6 +413,7 @@ pub(super) fn parse_flags(args: &[String], path: &Path, v: EtcdVersion) -> Setti
             problems.push(Problem::BadValue {
                 key: word.clone(),
                 reason: "it is not a flag (etcd takes no arguments besides flags)".into(),
+                says: Some(format!("'{word}' is not a valid flag")),
             });
             continue;
         };
@@ -279,6 +444,7 @@ pub(super) fn parse_flags(args: &[String], path: &Path, v: EtcdVersion) -> Setti
                     problems.push(Problem::BadValue {
                         key: format!("--{name}"),
                         reason: "it needs a value".into(),
+                        says: Some(format!("flag needs an argument: -{name}")),
                     });
                     continue;
                 }
@@ -286,7 +452,18 @@ pub(super) fn parse_flags(args: &[String], path: &Path, v: EtcdVersion) -> Setti
         };
         flat.insert(name, value);
     }
-    Settings::from_flat(path, Source::Flags, &flat, problems)
+    let mut s = Settings::from_flat(path, Source::Flags, &flat, problems);
+    if !known_keys::flag("tls-min-version", v) {
+        s.unread_tls_min_version = args.iter().enumerate().find_map(|(i, w)| {
+            let body = w.trim_start_matches('-');
+            if body == "tls-min-version" {
+                args.get(i + 1).cloned()
+            } else {
+                body.strip_prefix("tls-min-version=").map(str::to_owned)
+            }
+        });
+    }
+    s
 }
 
 /// The `NAME=value` assignments of an environment file (`export`, comments and systemd's
@@ -339,8 +516,19 @@ pub(super) fn parse_env(
             }
         }
     }
-    let member = (!etcd.is_empty() || !problems.is_empty())
-        .then(|| Settings::from_flat(path, Source::Env, &etcd, problems));
+    let unread = (!known_keys::flag("tls-min-version", v))
+        .then(|| {
+            env_assignments(text)
+                .into_iter()
+                .find(|(n, _)| n == "ETCD_TLS_MIN_VERSION")
+                .map(|(_, val)| val)
+        })
+        .flatten();
+    let member = (!etcd.is_empty() || !problems.is_empty()).then(|| {
+        let mut s = Settings::from_flat(path, Source::Env, &etcd, problems);
+        s.unread_tls_min_version = unread;
+        s
+    });
     let ctl = (!ctl.is_empty()).then(|| CtlSettings::from_flat(path, &ctl));
     (member, ctl)
 }

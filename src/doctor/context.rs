@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::version::EtcdVersion;
+use super::version::{EtcdVersion, GoVersion};
 
 /// The options of one run.
 #[derive(Debug, Clone)]
@@ -12,7 +12,27 @@ pub(super) struct Ctx {
     pub(super) now: SystemTime,
     pub(super) warn_days: u32,
     pub(super) version: EtcdVersion,
+    /// The Go etcd is built with: given, or that of the release's official binaries.
+    pub(super) go: GoVersion,
+    pub(super) go_given: bool,
     pub(super) users: Option<Vec<String>>,
+}
+
+impl Ctx {
+    /// Whether etcd's Go is `1.<minor>` or later.
+    pub(super) fn go_at_least(&self, minor: u32) -> bool {
+        self.go.minor() >= minor
+    }
+
+    /// The etcd binary the rules are for, with its Go: `etcd 3.5.1 (Go 1.16.3)`, or
+    /// `etcd 3.4 built with Go 1.19.8` when the Go was given.
+    pub(super) fn etcd(&self) -> String {
+        if self.go_given {
+            format!("etcd {} built with Go {}", self.version, self.go)
+        } else {
+            format!("etcd {} (official binaries: Go {})", self.version, self.go)
+        }
+    }
 }
 
 /// Whole days from `now` to `t` (negative when `t` is past).

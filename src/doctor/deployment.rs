@@ -236,8 +236,9 @@ impl<'a> Deployment<'a> {
     }
 
     /// The CA files a leaf is checked against: the CA its configuration trusts (the
-    /// `trusted-ca-file` of its member, or etcdctl's `ETCDCTL_CACERT`), else the CAs in its
-    /// directory, else every CA found.
+    /// `trusted-ca-file` of its member, or etcdctl's `ETCDCTL_CACERT`), else (for kubeadm's
+    /// `apiserver-etcd-client.crt`) those in the `etcd/` directory beside it, else the CAs in
+    /// its directory, else every CA found.
     pub(super) fn scope(&self, leaf: &Leaf) -> Vec<usize> {
         let inv = self.inv;
         let mut named: Vec<&Path> = Vec::new();
@@ -265,6 +266,17 @@ impl<'a> Deployment<'a> {
             return by_config;
         }
         let dir = inv.certs[leaf.cert].path.parent().map(Path::to_path_buf);
+        // kubeadm keeps the etcd CA in `pki/etcd/` and kube-apiserver's etcd client pair
+        // (`apiserver-etcd-client.crt`) one level up, beside the Kubernetes CA.
+        if stem(&leaf.path).to_ascii_lowercase().contains("etcd")
+            && let Some(d) = &dir
+        {
+            let etcd_dir = d.join("etcd");
+            let by_etcd_dir = pick(&|p| p.parent() == Some(etcd_dir.as_path()));
+            if !by_etcd_dir.is_empty() {
+                return by_etcd_dir;
+            }
+        }
         let by_dir = pick(&|p| p.parent().map(Path::to_path_buf) == dir);
         if !by_dir.is_empty() {
             return by_dir;

@@ -80,6 +80,20 @@ fn has_ext(path: &Path, exts: &[&str]) -> bool {
         .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// How a file came to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// Given by the caller: an error if it cannot be read or is nothing known.
+    Given,
+    /// Found in a directory given.
+    Found,
+    /// Named by a configuration as a TLS file.
+    Named,
+    /// Named by a command line or `ETCD_CONFIG_FILE` as etcd's config file (YAML, whatever
+    /// its name).
+    ConfigFile,
+}
+
 /// What a file is, judged by its contents (and, for configs, its name).
 enum Found {
     Pem,
@@ -120,7 +134,7 @@ impl Inventory {
             let meta = std::fs::metadata(p).map_err(|e| Error::io("read", p, e))?;
             if meta.is_dir() {
                 inv.walk(p, 0, v)?;
-            } else if !inv.file(p, true, v)? {
+            } else if !inv.file(p, How::Given, v)? {
                 return Err(Error::InvalidConfig {
                     path: Some(p.clone()),
                     reason: "it is neither a PEM certificate or key, nor an etcd configuration \
@@ -130,7 +144,21 @@ impl Inventory {
                 });
             }
         }
-        // Then the TLS files the configurations name, wherever they are.
+        // The config files that command lines and ETCD_CONFIG_FILE name (etcd reads only
+        // them), then the TLS files the configurations name, wherever they are.
+        let mut done = 0;
+        while done < inv.configs.len() {
+            let next: Vec<PathBuf> = inv.configs[done..]
+                .iter()
+                .filter_map(|s| s.config_file.clone())
+                .collect();
+            done = inv.configs.len();
+            for p in next {
+                if p.is_file() {
+                    inv.file(&p, How::ConfigFile, v)?;
+                }
+            }
+        }
         let mut named: Vec<PathBuf> = Vec::new();
         for s in &inv.configs {
             named.extend(s.tls_files().into_iter().map(|(_, p)| p.to_path_buf()));
@@ -140,7 +168,7 @@ impl Inventory {
         }
         for p in named {
             if p.is_file() {
-                inv.file(&p, false, v)?;
+                inv.file(&p, How::Named, v)?;
             }
         }
         Ok(inv)
@@ -166,23 +194,25 @@ impl Inventory {
                     self.walk(&p, depth + 1, v)?;
                 }
             } else if meta.is_file() {
-                self.file(&p, false, v)?;
+                self.file(&p, How::Found, v)?;
             }
         }
         Ok(())
     }
 
     /// Reads one file; `Ok(false)` if it is nothing the doctor knows.
-    fn file(&mut self, path: &Path, explicit: bool, v: EtcdVersion) -> Result<bool, Error> {
+    fn file(&mut self, path: &Path, how: How, v: EtcdVersion) -> Result<bool, Error> {
         let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if !self.seen.insert(id) {
             return Ok(true);
         }
+        // Where a PEM file is expected: a file a configuration names, or one named like one.
+        let tls_expected = how == How::Named || looks_like_tls_file(path);
         let bytes = match input::read_bounded(path) {
             Ok(b) => b,
-            Err(e) if explicit => return Err(e),
+            Err(e) if matches!(how, How::Given | How::ConfigFile) => return Err(e),
             Err(e) => {
-                if looks_like_tls_file(path) {
+                if tls_expected {
                     self.broken.push((path.to_path_buf(), e.to_string()));
                 }
                 return Ok(false);
@@ -192,18 +222,57 @@ impl Inventory {
             Ok(t) => t,
             Err(e) => {
                 // DER or binary data: only worth a word where a PEM file was expected.
-                if looks_like_tls_file(path) {
+                if tls_expected {
                     self.broken.push((path.to_path_buf(), e.to_string()));
                     return Ok(true);
                 }
                 return Ok(false);
             }
         };
-        match classify(path, &text) {
+        let found = match classify(path, &text) {
+            Found::Pem => Found::Pem,
+            _ if how == How::ConfigFile => Found::Yaml,
+            Found::Nothing if tls_expected => {
+                self.broken.push((
+                    path.to_path_buf(),
+                    "it holds no PEM block (no -----BEGIN line)".into(),
+                ));
+                return Ok(true);
+            }
+            f => f,
+        };
+        match found {
             Found::Pem => self.pem(path, &text),
             Found::Yaml => {
-                self.configs.push(config::parse_yaml(&text, path, v)?);
-                Ok(true)
+                match config::parse_manifest(&text, path, v)? {
+                    Some((members, ctls)) => {
+                        let any = !members.is_empty() || !ctls.is_empty();
+                        self.configs.extend(members);
+                        self.ctls.extend(ctls);
+                        if !any && how == How::Given {
+                            return Err(Error::InvalidConfig {
+                                path: Some(path.to_path_buf()),
+                                reason: "it is a Kubernetes manifest, but no container in it runs etcd (or a kube-apiserver with etcd client settings)".into(),
+                                source: None,
+                            });
+                        }
+                        Ok(any)
+                    }
+                    // A YAML file found in a directory that is no etcd configuration (none of
+                    // its keys is etcd's, and its name does not say etcd).
+                    None if how == How::Found
+                        && !config::looks_like_etcd_yaml(&text, v)
+                        && !path
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().contains("etcd")) =>
+                    {
+                        Ok(false)
+                    }
+                    None => {
+                        self.configs.push(config::parse_yaml(&text, path, v)?);
+                        Ok(true)
+                    }
+                }
             }
             Found::Flags(args) => {
                 self.configs.push(config::parse_flags(&args, path, v));

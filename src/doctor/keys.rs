@@ -105,7 +105,18 @@ pub(super) fn check_files(dep: &Deployment<'_>, out: &mut Vec<Finding>) {
                     .and_then(Path::file_name)
                     .is_some_and(|n| n == "members")
         });
-        if is_ca_key && on_member {
+        // kubeadm keeps the etcd CA's key on every control-plane node on purpose (it renews
+        // and issues certificates there): `…/pki/etcd/ca.key`.
+        let kubeadm = key.path.file_name().is_some_and(|n| n == "ca.key")
+            && key.path.parent().is_some_and(|d| {
+                d.file_name().is_some_and(|n| n == "etcd")
+                    && d.parent()
+                        .and_then(Path::file_name)
+                        .is_some_and(|n| n == "pki")
+            });
+        if is_ca_key && on_member && kubeadm {
+            out.push(Finding::new(Severity::Info, "ca-key-on-member", &label, &[&key.path], "the etcd CA's private key is on this member, as kubeadm keeps it on every control-plane node (for `kubeadm certs renew` and joins): whoever takes the node can issue certificates the cluster trusts"));
+        } else if is_ca_key && on_member {
             out.push(
                 Finding::new(Severity::Warning, "ca-key-on-member", &label, &[&key.path], "the CA's private key is in a member's directory: whoever takes the member can issue certificates the whole cluster trusts")
                     .fix(format!("move {} to the CA host (members need only the CA certificate)", key.path.display())),

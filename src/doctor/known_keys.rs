@@ -169,7 +169,6 @@ pub(super) const BOOL_FLAGS: &[&str] = &[
 /// Since which 3.x.y a key exists (keys not listed exist in 3.4).
 fn since(key: &str) -> (u32, u32) {
     match key {
-        "tls-min-version" | "tls-max-version" => (5, 8),
         "client-cert-file"
         | "client-key-file"
         | "peer-client-cert-file"
@@ -225,7 +224,13 @@ fn known(list: &[&str], key: &str, v: EtcdVersion) -> bool {
         return removed_in(key).is_none_or(|m| v.minor() < m);
     }
     let (minor, patch) = since(key);
-    list.contains(&key) && v.at_least(minor, patch) && removed_in(key).is_none_or(|m| v.minor() < m)
+    // Backported to 3.4.25 and 3.5.8.
+    let exists = if matches!(key, "tls-min-version" | "tls-max-version") {
+        v.has_tls_version_keys()
+    } else {
+        v.at_least(minor, patch)
+    };
+    list.contains(&key) && exists && removed_in(key).is_none_or(|m| v.minor() < m)
 }
 
 /// Whether `key` is a top-level key of the config file of etcd `v`.

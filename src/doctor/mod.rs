@@ -21,8 +21,46 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use self::finding::{Finding, Report, Severity};
-pub use self::version::EtcdVersion;
+pub use self::version::{EtcdVersion, GoVersion};
 use crate::error::Error;
+
+/// What etcd says about a file without PEM data: at startup for a certificate or key
+/// (Go's `tls.X509KeyPair`); a trusted-CA file without certificates loads as an empty pool, so
+/// every peer and client certificate is then refused.
+fn unusable_says(inv: &inventory::Inventory, path: &Path) -> &'static str {
+    let files = |s: &settings::Settings, keys: &[&str]| -> Vec<PathBuf> {
+        s.tls_files()
+            .into_iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(_, p)| p.to_path_buf())
+            .collect()
+    };
+    let named = |keys: &[&str]| {
+        inv.configs.iter().any(|s| {
+            files(s, keys)
+                .iter()
+                .any(|p| deployment::same_file(p, path))
+        })
+    };
+    if named(&["trusted-ca-file", "peer-trusted-ca-file"]) {
+        return "x509: certificate signed by unknown authority";
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if named(&[
+        "key-file",
+        "peer-key-file",
+        "client-key-file",
+        "peer-client-key-file",
+    ]) || name.contains("key")
+    {
+        "tls: failed to find any PEM data in key input"
+    } else {
+        "tls: failed to find any PEM data in certificate input"
+    }
+}
 
 /// The default warning threshold for expiry: 30 days.
 pub const DEFAULT_WARN_DAYS: u32 = 30;
@@ -59,6 +97,7 @@ pub const DEFAULT_WARN_DAYS: u32 = 30;
 pub struct Doctor {
     paths: Vec<PathBuf>,
     version: EtcdVersion,
+    go: Option<GoVersion>,
     warn_days: u32,
     users: Option<Vec<String>>,
     now: Option<SystemTime>,
@@ -78,6 +117,7 @@ impl Doctor {
         Self {
             paths: Vec::new(),
             version: EtcdVersion::CURRENT,
+            go: None,
             warn_days: DEFAULT_WARN_DAYS,
             users: None,
             now: None,
@@ -95,6 +135,16 @@ impl Doctor {
     #[must_use]
     pub fn etcd_version(mut self, version: EtcdVersion) -> Self {
         self.version = version;
+        self
+    }
+
+    /// The Go the etcd binary is built with, when it is not that of etcd's official release
+    /// binaries ([`EtcdVersion::go_version`]): distributions build their own (`etcd --version`
+    /// prints it). What Go refuses (SHA-1 signatures, negative serial numbers, small RSA keys)
+    /// is an error or a warning by it.
+    #[must_use]
+    pub fn go_version(mut self, go: GoVersion) -> Self {
+        self.go = Some(go);
         self
     }
 
@@ -135,6 +185,8 @@ impl Doctor {
             now: self.now.unwrap_or_else(SystemTime::now),
             warn_days: self.warn_days,
             version: self.version,
+            go: self.go.unwrap_or_else(|| self.version.go_version()),
+            go_given: self.go.is_some(),
             users: self.users.clone(),
         };
         let inv = inventory::Inventory::gather(&self.paths, self.version)?;
@@ -154,19 +206,19 @@ impl Doctor {
                     &[path],
                     format!("it cannot be used as a certificate or key: {why}"),
                 )
-                .says("tls: failed to find any PEM data in certificate input"),
+                .says(unusable_says(&inv, path)),
             );
         }
         for &i in &dep.cas {
             chain::check_ca_file(&dep, i, &ctx, &mut out);
             for cert in &dep.file(i).certs {
-                compat::check(cert, true, "CA", &dep.file(i).path, &mut out);
+                compat::check(cert, true, "CA", &dep.file(i).path, &ctx, &mut out);
             }
         }
         for leaf in &dep.leaves {
             let file = dep.file(leaf.cert);
             for (n, cert) in file.certs.iter().enumerate() {
-                compat::check(cert, false, &leaf.label, &file.path, &mut out);
+                compat::check(cert, false, &leaf.label, &file.path, &ctx, &mut out);
                 if n > 0 {
                     chain::check_validity(
                         cert,

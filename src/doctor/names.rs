@@ -79,19 +79,26 @@ pub(super) fn go_hostname_error(cert: &Certificate, host: &str) -> String {
     )
 }
 
-/// The URLs of a member's configuration its certificate must cover, with what each is for.
-fn urls(s: &Settings) -> Vec<(&'static str, &str)> {
+/// The URLs of a member's configuration a certificate must cover, with what each is for:
+/// the client listener's when it is the `cert-file`, the peer listener's (and the member's
+/// `initial-cluster` entry) when it is the `peer-cert-file`.
+fn urls(s: &Settings, client: bool, peer: bool) -> Vec<(&'static str, &str)> {
     let mut v: Vec<(&'static str, &str)> = Vec::new();
-    v.extend(
-        s.listen_client
-            .iter()
-            .map(|u| ("listen-client-urls", u.as_str())),
-    );
-    v.extend(
-        s.advertise_client
-            .iter()
-            .map(|u| ("advertise-client-urls", u.as_str())),
-    );
+    if client {
+        v.extend(
+            s.listen_client
+                .iter()
+                .map(|u| ("listen-client-urls", u.as_str())),
+        );
+        v.extend(
+            s.advertise_client
+                .iter()
+                .map(|u| ("advertise-client-urls", u.as_str())),
+        );
+    }
+    if !peer {
+        return v;
+    }
     v.extend(
         s.listen_peer
             .iter()
@@ -136,11 +143,7 @@ pub(super) fn check_member(
     }
     let mut seen: Vec<String> = Vec::new();
     let mut loopback_needed = false;
-    for (key, url) in urls(s) {
-        let is_client_url = key.contains("client");
-        if (is_client_url && !serves_client) || (!is_client_url && !serves_peer) {
-            continue;
-        }
+    for (key, url) in urls(s, serves_client, serves_peer) {
         let Some(host) = https_host(url) else {
             continue;
         };
@@ -201,6 +204,20 @@ pub(super) fn check_endpoints(dep: &Deployment<'_>, out: &mut Vec<Finding>) {
             let certs: Vec<&Certificate> =
                 members.iter().map(|l| &dep.file(l.cert).certs[0]).collect();
             if !certs.iter().any(|c| covers(c, &host)) {
+                // The member that serves it: the one listening on the endpoint's port.
+                let port = ep.trim().rsplit(':').next().unwrap_or_default();
+                let serving = members
+                    .iter()
+                    .position(|l| {
+                        l.config.is_some_and(|c| {
+                            let s = &dep.inv.configs[c];
+                            s.listen_client
+                                .iter()
+                                .chain(&s.advertise_client)
+                                .any(|u| u.trim_end_matches('/').ends_with(&format!(":{port}")))
+                        })
+                    })
+                    .unwrap_or(0);
                 out.push(
                     Finding::new(
                         Severity::Error,
@@ -209,7 +226,7 @@ pub(super) fn check_endpoints(dep: &Deployment<'_>, out: &mut Vec<Finding>) {
                         &[&ctl.path],
                         format!("etcdctl's endpoint {ep}: no member certificate found has {host} among its subject alternative names"),
                     )
-                    .says(format!("x509: certificate is valid for ..., not {host}")),
+                    .says(go_hostname_error(certs[serving], &host)),
                 );
             }
         }

@@ -60,8 +60,12 @@ pub(super) enum Problem {
     },
     /// A key etcd no longer reads (since the minor version given).
     RemovedKey { key: String, minor: u32 },
-    /// A value of the wrong type or form.
-    BadValue { key: String, reason: String },
+    /// A value of the wrong type or form, and what etcd says about it.
+    BadValue {
+        key: String,
+        reason: String,
+        says: Option<String>,
+    },
     /// Settings that etcd ignores because a config file is also given.
     IgnoredBesideConfigFile { keys: Vec<String> },
 }
@@ -81,7 +85,12 @@ pub(super) struct Settings {
     pub(super) initial_cluster: Vec<(String, String)>,
     pub(super) cipher_suites: Vec<String>,
     pub(super) tls_min_version: Option<String>,
+    /// A `tls-min-version` this etcd does not read (before 3.4.25 / 3.5.8).
+    pub(super) unread_tls_min_version: Option<String>,
     pub(super) logger: Option<String>,
+    /// The config file a command line or `ETCD_CONFIG_FILE` names: etcd reads it and ignores
+    /// every other flag and variable (so this configuration's other settings are empty).
+    pub(super) config_file: Option<PathBuf>,
     pub(super) problems: Vec<Problem>,
 }
 
@@ -122,14 +131,40 @@ impl Settings {
         flat: &BTreeMap<String, String>,
         mut problems: Vec<Problem>,
     ) -> Self {
+        let config_file = (source != Source::Yaml)
+            .then(|| flat.get("config-file").filter(|v| !v.is_empty()))
+            .flatten()
+            .map(PathBuf::from);
+        if config_file.is_some() {
+            let keys: Vec<String> = flat
+                .keys()
+                .filter(|k| *k != "config-file")
+                .cloned()
+                .collect();
+            if !keys.is_empty() {
+                problems.push(Problem::IgnoredBesideConfigFile { keys });
+            }
+        }
+        // With a config file, etcd reads nothing else.
+        let none = BTreeMap::new();
+        let flat = if config_file.is_some() { &none } else { flat };
         let get = |k: &str| flat.get(k).map(String::as_str);
         let file = |k: &str| get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
         let mut flag = |k: &str| match get(k) {
             None => false,
             Some(v) => go_bool(v).unwrap_or_else(|| {
+                // Go's flag package, and etcd's reading of ETCD_* variables into flags.
+                let says = match source {
+                    Source::Env => format!(
+                        "invalid value {v:?} for ETCD_{}: parse error",
+                        k.to_ascii_uppercase().replace('-', "_")
+                    ),
+                    _ => format!("invalid boolean value {v:?} for -{k}: parse error"),
+                };
                 problems.push(Problem::BadValue {
                     key: k.to_owned(),
                     reason: format!("{v:?} is not a boolean (true or false)"),
+                    says: Some(says),
                 });
                 false
             }),
@@ -162,16 +197,6 @@ impl Settings {
                     .map(|(n, u)| (n.trim().to_owned(), u.trim().to_owned()))
             })
             .collect();
-        if source != Source::Yaml && flat.contains_key("config-file") {
-            let keys: Vec<String> = flat
-                .keys()
-                .filter(|k| *k != "config-file")
-                .cloned()
-                .collect();
-            if !keys.is_empty() {
-                problems.push(Problem::IgnoredBesideConfigFile { keys });
-            }
-        }
         Self {
             path: path.to_path_buf(),
             source,
@@ -185,7 +210,9 @@ impl Settings {
             initial_cluster,
             cipher_suites: urls("cipher-suites"),
             tls_min_version: get("tls-min-version").map(str::to_owned),
+            unread_tls_min_version: None,
             logger: get("logger").map(str::to_owned),
+            config_file,
             problems,
         }
     }

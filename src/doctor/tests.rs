@@ -615,9 +615,31 @@ fn config_traps_are_found() {
         &[],
     );
     assert_problems(
-        &check(&(good.clone() + extra), "3.5.1"),
+        &check(&(good.clone() + extra), "3.5.8"),
+        &["cipher-suites-with-tls13"],
         &[],
-        &["config-unknown-key"],
+    );
+    assert_problems(
+        &check(&(good.clone() + extra), "3.4.25"),
+        &["cipher-suites-with-tls13"],
+        &[],
+    );
+    // Before 3.4.25 / 3.5.8 the key is ignored: the suites apply, an upgrade will refuse them.
+    for v in ["3.5.1", "3.5.7", "3.4.24"] {
+        let r = check(&(good.clone() + extra), v);
+        assert_problems(&r, &[], &["config-unknown-key", "cipher-suites-with-tls13"]);
+        let f = r.with_code("cipher-suites-with-tls13").next().unwrap();
+        assert!(
+            f.message().contains(&format!("etcd {v} does not know")),
+            "{f:?}"
+        );
+    }
+    // etcd compares the version exactly.
+    let r = check(&(good.clone() + "tls-min-version: tls1.3\n"), "3.6");
+    assert_problems(&r, &["config-bad-value"], &[]);
+    assert_eq!(
+        r.findings()[0].etcd_says(),
+        Some("unexpected TLS version \"tls1.3\" (must be one of: TLS1.2, TLS1.3)")
     );
     // logger: capnslog.
     assert_problems(
@@ -884,6 +906,8 @@ proptest::proptest! {
         let p = Path::new("x");
         for v in [EtcdVersion::CURRENT, "3.4".parse().unwrap()] {
             let _ = config::parse_yaml(&text, p, v);
+            let _ = config::parse_manifest(&text, p, v);
+            let _ = config::looks_like_etcd_yaml(&text, v);
             let _ = config::parse_env(&text, p, v);
             let _ = config::etcd_arguments(&text).map(|a| config::parse_flags(&a, p, v));
             let _ = config::parse_flags(&words, p, v);
@@ -904,6 +928,8 @@ proptest::proptest! {
             text.push('\n');
         }
         let _ = config::parse_yaml(&text, Path::new("x"), EtcdVersion::CURRENT);
+        let manifest = format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n{text}");
+        let _ = config::parse_manifest(&manifest, Path::new("x"), EtcdVersion::CURRENT);
     }
 }
 
@@ -1027,7 +1053,12 @@ fn more_config_traps_are_found() {
         format!("ETCD_CONFIG_FILE={d}/etcd.conf.yml\nETCD_NAME=m1\n"),
     )
     .unwrap();
-    assert_problems(&run(&[&env]), &[], &["config-flags-ignored"]);
+    // ... and the config file it names is read (it still has the peer fault).
+    assert_problems(
+        &run(&[&env]),
+        &["peer-no-trusted-ca"],
+        &["config-flags-ignored"],
+    );
     // A gateway certificate with a CN; a member certificate with one is only an info.
     let ca = ca();
     ClientCert::new()
@@ -1108,4 +1139,454 @@ fn separate_client_and_peer_certificates_are_checked_against_their_own_urls() {
             other => panic!("unexpected file {other}"),
         }
     }
+}
+
+/// One certificate file's finding `code` under etcd `v` (and a given Go).
+fn severity_of(paths: &[&Path], code: &str, v: &str, go: Option<&str>) -> (Severity, String) {
+    let mut d = paths
+        .iter()
+        .fold(Doctor::new(), Doctor::path)
+        .etcd_version(v.parse().unwrap());
+    if let Some(go) = go {
+        d = d.go_version(go.parse().unwrap());
+    }
+    let r = d.run().unwrap();
+    let f = r
+        .with_code(code)
+        .next()
+        .unwrap_or_else(|| panic!("no {code} for {v}: {:#?}", r.findings()));
+    (f.severity(), f.message().to_owned())
+}
+
+#[test]
+fn what_go_refuses_is_an_error_only_where_etcds_go_refuses_it() {
+    use Severity::{Error, Warning};
+    // A negative serial number (Go 1.23: etcd 3.4.36+, 3.5.19+, 3.6.0+).
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let key = p256_key();
+    let good = make(Spec::node(&ca), &key, &ca.key);
+    let neg = Certificate::from_der(&patch(
+        &good.to_der(),
+        &[0x02, 0x01, 0x42],
+        &[0x02, 0x01, 0xc2],
+    ))
+    .unwrap();
+    write_pair(dir.path(), IP, &neg, &key);
+    let neg = [
+        dir.path().join(format!("{IP}.cert")),
+        dir.path().join("root.cert"),
+    ];
+    let neg: Vec<&Path> = neg.iter().map(PathBuf::as_path).collect();
+    let (sev, msg) = severity_of(&neg, "serial-negative", "3.5.1", None);
+    assert_eq!(sev, Warning, "{msg}");
+    assert!(
+        msg.contains("etcd 3.5.1 (official binaries: Go 1.16.3) accepts it")
+            && msg.contains("3.4.36+, 3.5.19+, 3.6.0+"),
+        "{msg}"
+    );
+    assert_eq!(
+        severity_of(&neg, "serial-negative", "3.5.18", None).0,
+        Warning
+    );
+    assert_eq!(
+        severity_of(&neg, "serial-negative", "3.5.19", None).0,
+        Error
+    );
+    assert_eq!(
+        severity_of(&neg, "serial-negative", "3.4.36", None).0,
+        Error
+    );
+    assert_eq!(severity_of(&neg, "serial-negative", "3.6.0", None).0, Error);
+    assert_eq!(severity_of(&neg, "serial-negative", "3.4", None).0, Error);
+    let (sev, msg) = severity_of(&neg, "serial-negative", "3.5.1", Some("go1.23.0"));
+    assert_eq!(sev, Error);
+    assert!(msg.contains("etcd 3.5.1 built with Go 1.23.0"), "{msg}");
+
+    // SHA-1 (Go 1.18: etcd 3.4.25+, 3.5.8+).
+    let dir = tempfile::tempdir().unwrap();
+    let rsa_ca = RootCa::new().self_sign().unwrap();
+    rsa_ca
+        .write(dir.path(), "root", &WriteOptions::default())
+        .unwrap();
+    let node = ServerCert::new(IP.parse().unwrap())
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .issue(&rsa_ca)
+        .unwrap();
+    let sha256 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+    let sha1 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05];
+    let weak = Certificate::from_der(&patch(&node.certificate().to_der(), &sha256, &sha1)).unwrap();
+    write_pair(dir.path(), IP, &weak, node.private_key());
+    let sha = [dir.path()];
+    // The official 3.4.23 is Go 1.17.13; Debian's 3.4.23 is Go 1.19.8.
+    let (sev, msg) = severity_of(&sha, "signature-sha1", "3.4.23", None);
+    assert_eq!(sev, Warning, "{msg}");
+    assert!(msg.contains("3.4.25+, 3.5.8+"), "{msg}");
+    assert_eq!(
+        severity_of(&sha, "signature-sha1", "3.4.23", Some("1.19.8")).0,
+        Error
+    );
+    assert_eq!(
+        severity_of(&sha, "signature-sha1", "3.5.1", None).0,
+        Warning
+    );
+    assert_eq!(
+        severity_of(&sha, "signature-sha1", "3.5.7", None).0,
+        Warning
+    );
+    assert_eq!(severity_of(&sha, "signature-sha1", "3.5.8", None).0, Error);
+    assert_eq!(severity_of(&sha, "signature-sha1", "3.6", None).0, Error);
+}
+
+#[test]
+fn rsa_keys_under_1024_bits_are_an_error_from_go_1_24() {
+    use der::Encode;
+    let mut n = vec![0xc5u8; 64];
+    n[63] = 0x01;
+    let key = rsa::pkcs1::RsaPublicKey {
+        modulus: der::asn1::UintRef::new(&n).unwrap(),
+        public_exponent: der::asn1::UintRef::new(&[1, 0, 1]).unwrap(),
+    }
+    .to_der()
+    .unwrap();
+    let spki = spki::SubjectPublicKeyInfoOwned {
+        algorithm: spki::AlgorithmIdentifierOwned {
+            oid: "1.2.840.113549.1.1.1".parse().unwrap(),
+            parameters: Some(der::Any::from(der::asn1::Null)),
+        },
+        subject_public_key: der::asn1::BitString::from_bytes(&key).unwrap(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ca = gen_set(dir.path());
+    let cert = make_spki(Spec::node(&ca), spki, &ca.key);
+    std::fs::write(
+        dir.path().join(format!("{IP}.cert")),
+        cert.to_pem().unwrap(),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join(format!("{IP}.key"))).unwrap();
+    let p = [dir.path()];
+    // Go 1.24: etcd 3.4.38+, 3.5.23+, 3.6.5+.
+    for (v, sev) in [
+        ("3.4.37", Severity::Warning),
+        ("3.4.38", Severity::Error),
+        ("3.5.22", Severity::Warning),
+        ("3.5.23", Severity::Error),
+        ("3.6.4", Severity::Warning),
+        ("3.6.5", Severity::Error),
+        ("3.7", Severity::Error),
+    ] {
+        let (got, msg) = severity_of(&p, "rsa-key-too-small", v, None);
+        assert_eq!(got, sev, "{v}: {msg}");
+        if sev == Severity::Warning {
+            assert!(msg.contains("3.4.38+, 3.5.23+, 3.6.5+"), "{msg}");
+        }
+    }
+    assert_eq!(
+        severity_of(&p, "rsa-key-too-small", "3.4.23", Some("1.24")).0,
+        Severity::Error
+    );
+}
+
+#[test]
+fn bad_values_say_what_etcd_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let d = dir.path().display();
+    let says = |r: &Report, code: &str| {
+        r.with_code(code)
+            .next()
+            .unwrap_or_else(|| panic!("no {code}: {:#?}", r.findings()))
+            .etcd_says()
+            .map(str::to_owned)
+    };
+    // A command line: Go's flag package.
+    let unit = dir.path().join("etcd.service");
+    let base = format!(
+        "ExecStart=/usr/bin/etcd --name m1 --data-dir /var/lib/etcd --cert-file {d}/{IP}.cert --key-file {d}/{IP}.key"
+    );
+    for (extra, code, line) in [
+        (
+            " --client-cert-auth=maybe",
+            "config-bad-value",
+            "invalid boolean value \"maybe\" for -client-cert-auth: parse error",
+        ),
+        (
+            " --bogus-flag x",
+            "config-unknown-flag",
+            "flag provided but not defined: -bogus-flag",
+        ),
+        (" stray", "config-bad-value", "'stray' is not a valid flag"),
+        (
+            " --initial-cluster",
+            "config-bad-value",
+            "flag needs an argument: -initial-cluster",
+        ),
+        // Not a flag of 3.5.1 (nor of 3.4.23): tls-min-version came with 3.5.8 and 3.4.25.
+        (
+            " --tls-min-version TLS1.3",
+            "config-unknown-flag",
+            "flag provided but not defined: -tls-min-version",
+        ),
+    ] {
+        std::fs::write(&unit, format!("{base}{extra}\n")).unwrap();
+        let r = Doctor::new()
+            .path(&unit)
+            .etcd_version("3.5.1".parse().unwrap())
+            .run()
+            .unwrap();
+        assert_eq!(says(&r, code).as_deref(), Some(line), "{extra}");
+        assert_eq!(r.errors(), 1, "{extra}: {:#?}", r.findings());
+    }
+    // ETCD_* variables.
+    let env = dir.path().join("etcd.env");
+    std::fs::write(
+        &env,
+        format!("ETCD_NAME=m1\nETCD_CERT_FILE={d}/{IP}.cert\nETCD_KEY_FILE={d}/{IP}.key\nETCD_CLIENT_CERT_AUTH=maybe\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        says(&run(&[&env]), "config-bad-value").as_deref(),
+        Some("invalid value \"maybe\" for ETCD_CLIENT_CERT_AUTH: parse error")
+    );
+    // YAML: etcd decodes it as JSON.
+    let conf = member_yaml(dir.path(), "");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen("client-cert-auth: true", "client-cert-auth: maybe", 1),
+    )
+    .unwrap();
+    assert_eq!(
+        says(&run(&[&conf]), "config-bad-value").as_deref(),
+        Some("json: cannot unmarshal string into Go struct field")
+    );
+    // An empty boolean is YAML null: etcd keeps the default.
+    std::fs::write(
+        &conf,
+        text.replacen("client-cert-auth: true", "client-cert-auth:", 1),
+    )
+    .unwrap();
+    assert!(run(&[&conf]).with_code("config-bad-value").next().is_none());
+}
+
+#[test]
+fn a_command_line_with_a_config_file_is_followed_there() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    // Any name: etcd reads it as YAML.
+    let moved = dir.path().join("etcd.conf");
+    std::fs::rename(&conf, &moved).unwrap();
+    let text = std::fs::read_to_string(&moved).unwrap();
+    std::fs::write(
+        &moved,
+        text.replace("https://127.0.0.1:2379", "https://10.0.0.9:2379"),
+    )
+    .unwrap();
+    let unit = dir.path().join("etcd.service");
+    std::fs::write(
+        &unit,
+        format!(
+            "[Service]\nExecStart=/usr/local/bin/etcd --config-file {}\n",
+            moved.display()
+        ),
+    )
+    .unwrap();
+    let r = run(&[&unit]);
+    assert_problems(&r, &["san-missing"], &[]);
+    assert!(
+        r.with_code("san-missing")
+            .next()
+            .unwrap()
+            .message()
+            .contains("10.0.0.9")
+    );
+    // Flags beside it are ignored by etcd: not checked, only reported.
+    std::fs::write(
+        &unit,
+        format!(
+            "ExecStart=/usr/local/bin/etcd --config-file {} --listen-client-urls https://10.0.0.7:2379 --cert-file {}/nothing.cert\n",
+            moved.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    assert_problems(&run(&[&unit]), &["san-missing"], &["config-flags-ignored"]);
+    // A config file that is not there.
+    std::fs::write(
+        &unit,
+        "ExecStart=/usr/local/bin/etcd --config-file /nonexistent/etcd.yml\n",
+    )
+    .unwrap();
+    let r = run(&[&unit, dir.path()]);
+    assert_problems(&r, &["config-file-missing"], &[]);
+}
+
+#[test]
+fn kubeadm_manifests_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let etcd = pki.join("etcd");
+    std::fs::create_dir_all(&etcd).unwrap();
+    let ca = ca();
+    ca.issuer
+        .certificate()
+        .write(&etcd, "ca.crt", &WriteOptions::default())
+        .unwrap();
+    let ca_key = etcd.join("ca.key");
+    write_key(&ca_key, ca.issuer.certified_key().private_key());
+    for name in ["server", "peer"] {
+        let key = p256_key();
+        let cert = make(Spec::node(&ca), &key, &ca.key);
+        std::fs::write(etcd.join(format!("{name}.crt")), cert.to_pem().unwrap()).unwrap();
+        write_key(&etcd.join(format!("{name}.key")), &key);
+    }
+    let client = |dir: &Path, name: &str| {
+        let key = p256_key();
+        let spec = Spec {
+            eku: Some(vec![CLIENT_AUTH]),
+            ips: vec![],
+            ..Spec::node(&ca)
+        };
+        let cert = make(spec, &key, &ca.key);
+        std::fs::write(dir.join(format!("{name}.crt")), cert.to_pem().unwrap()).unwrap();
+        write_key(&dir.join(format!("{name}.key")), &key);
+    };
+    client(&etcd, "healthcheck-client");
+    client(&pki, "apiserver-etcd-client");
+    // The Kubernetes CA beside it, which did not sign the etcd client pair.
+    let k8s = RootCa::new()
+        .key_algorithm(KeyAlgorithm::EcdsaP256)
+        .self_sign()
+        .unwrap();
+    k8s.certificate()
+        .write(&pki, "ca.crt", &WriteOptions::default())
+        .unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir(&manifests).unwrap();
+    let e = etcd.display();
+    let etcd_yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n  namespace: kube-system\nspec:\n  containers:\n  - command:\n    - etcd\n    - --advertise-client-urls=https://{IP}:2379\n    - --cert-file={e}/server.crt\n    - --client-cert-auth=true\n    - --data-dir=/var/lib/etcd\n    - --experimental-initial-corrupt-check=true\n    - --initial-advertise-peer-urls=https://{IP}:2380\n    - --initial-cluster=node1=https://{IP}:2380\n    - --key-file={e}/server.key\n    - --listen-client-urls=https://127.0.0.1:2379,https://{IP}:2379\n    - --listen-metrics-urls=http://127.0.0.1:2381\n    - --listen-peer-urls=https://{IP}:2380\n    - --name=node1\n    - --peer-cert-file={e}/peer.crt\n    - --peer-client-cert-auth=true\n    - --peer-key-file={e}/peer.key\n    - --peer-trusted-ca-file={e}/ca.crt\n    - --snapshot-count=10000\n    - --trusted-ca-file={e}/ca.crt\n    image: registry.k8s.io/etcd:3.5.15-0\n    name: etcd\n"
+    );
+    std::fs::write(manifests.join("etcd.yaml"), &etcd_yaml).unwrap();
+    let p = pki.display();
+    std::fs::write(
+        manifests.join("kube-apiserver.yaml"),
+        format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --etcd-cafile={e}/ca.crt\n    - --etcd-certfile={p}/apiserver-etcd-client.crt\n    - --etcd-keyfile={p}/apiserver-etcd-client.key\n    - --etcd-servers=https://127.0.0.1:2379\n"),
+    )
+    .unwrap();
+    let r = Doctor::new()
+        .path(&pki)
+        .path(&manifests)
+        .etcd_version("3.5".parse().unwrap())
+        .run()
+        .unwrap();
+    assert_problems(&r, &[], &[]);
+    // The CA key where kubeadm keeps it is only worth an info.
+    assert_eq!(
+        r.with_code("ca-key-on-member")
+            .next()
+            .map(super::Finding::severity),
+        Some(Severity::Info),
+        "{:#?}",
+        r.findings()
+    );
+    assert_eq!(r.with_code("cert-expiry").count(), 6, "{:#?}", r.findings());
+    // Without the manifests, the directory alone: the etcd client pair is checked against
+    // the etcd CA in `etcd/`, not the Kubernetes CA beside it.
+    assert_problems(&run(&[&pki]), &[], &[]);
+    // A member certificate without the node's IP is found through the manifest.
+    let key = p256_key();
+    let spec = Spec {
+        ips: vec![[127, 0, 0, 1].into()],
+        ..Spec::node(&ca)
+    };
+    std::fs::write(
+        etcd.join("server.crt"),
+        make(spec, &key, &ca.key).to_pem().unwrap(),
+    )
+    .unwrap();
+    write_key(&etcd.join("server.key"), &key);
+    let r = run(&[&manifests]);
+    assert_problems(&r, &["san-missing"], &[]);
+    let f = r.with_code("san-missing").next().unwrap();
+    assert_eq!(f.member(), "node1");
+    assert_eq!(f.files()[0], etcd.join("server.crt"));
+    // A manifest running something else is no configuration.
+    let other = dir.path().join("other.yaml");
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command: [nginx]\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        Doctor::new().path(&other).run(),
+        Err(crate::Error::InvalidConfig { .. })
+    ));
+}
+
+#[test]
+fn files_without_pem_data_are_unusable() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    let conf = member_yaml(dir.path(), "");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let d = dir.path().display();
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "not a key\n").unwrap();
+    for (key, line) in [
+        ("key-file", "tls: failed to find any PEM data in key input"),
+        (
+            "cert-file",
+            "tls: failed to find any PEM data in certificate input",
+        ),
+        (
+            "trusted-ca-file",
+            "x509: certificate signed by unknown authority",
+        ),
+    ] {
+        let from = match key {
+            "key-file" => format!("key-file: {d}/{IP}.key"),
+            "cert-file" => format!("cert-file: {d}/{IP}.cert"),
+            _ => format!("trusted-ca-file: {d}/root.cert"),
+        };
+        std::fs::write(
+            &conf,
+            text.replacen(&from, &format!("{key}: {}", junk.display()), 1),
+        )
+        .unwrap();
+        let r = run(&[&conf]);
+        let f = r
+            .with_code("file-unusable")
+            .next()
+            .unwrap_or_else(|| panic!("{key}: {:#?}", r.findings()));
+        assert_eq!(
+            (f.severity(), f.etcd_says()),
+            (Severity::Error, Some(line)),
+            "{key}"
+        );
+        assert_eq!(f.files(), std::slice::from_ref(&junk));
+    }
+}
+
+#[test]
+fn yaml_found_in_a_directory_is_read_only_when_it_is_etcds() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_set(dir.path());
+    // Another tool's YAML beside the certificates: not an etcd configuration.
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  etcd:\n    image: quay.io/coreos/etcd:v3.5.1\n",
+    )
+    .unwrap();
+    assert_problems(&run(&[dir.path()]), &[], &[]);
+    // An etcd config whose only key is misspelt is still etcd's (its name says so), and
+    // makes the directory a member's (where root.key does not belong).
+    std::fs::write(dir.path().join("etcd.conf.yml"), "nmae: m1\n").unwrap();
+    assert_problems(
+        &run(&[dir.path()]),
+        &[],
+        &["config-unknown-key", "ca-key-on-member"],
+    );
 }

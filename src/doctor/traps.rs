@@ -52,13 +52,19 @@ fn problem(s: &Settings, p: &Problem, label: &str, out: &mut Vec<Finding>) {
             &file,
             format!("`{key}` is no longer read since etcd 3.{minor}: it is ignored"),
         ),
-        Problem::BadValue { key, reason } => Finding::new(
-            Severity::Error,
-            "config-bad-value",
-            label,
-            &file,
-            format!("`{key}`: {reason}; etcd refuses to start"),
-        ),
+        Problem::BadValue { key, reason, says } => {
+            let f = Finding::new(
+                Severity::Error,
+                "config-bad-value",
+                label,
+                &file,
+                format!("`{key}`: {reason}; etcd refuses to start"),
+            );
+            match says {
+                Some(line) => f.says(line.clone()),
+                None => f,
+            }
+        }
         Problem::IgnoredBesideConfigFile { keys } => Finding::new(
             Severity::Warning,
             "config-flags-ignored",
@@ -123,8 +129,9 @@ fn section_checks(s: &Settings, tls: &Tls, peer: bool, label: &str, out: &mut Ve
     {
         out.push(
             Finding::new(Severity::Error, "peer-no-trusted-ca", label, &file,
-                "the peer listener has no trusted-ca-file: members verify each other's certificates against the system's CAs, and those of your own CA fail")
-                .says("x509: certificate signed by unknown authority"),
+                "the peer listener has no trusted-ca-file: members verify each other's certificates against the system's CAs, those of your own CA fail, and the members never form a cluster (each member's prober logs it within seconds; the peers it dials log \"remote error: tls: bad certificate\")")
+                .says("x509: certificate signed by unknown authority")
+                .fix("peer-transport-security: trusted-ca-file: (the CA certificate) and client-cert-auth: true"),
         );
     }
 }
@@ -135,6 +142,32 @@ pub(super) fn check(s: &Settings, ctx: &Ctx, out: &mut Vec<Finding>) {
     let file = [s.path.as_path()];
     for p in &s.problems {
         problem(s, p, &label, out);
+    }
+    if let Some(cf) = &s.config_file
+        && !cf.is_file()
+    {
+        out.push(
+            Finding::new(
+                Severity::Error,
+                "config-file-missing",
+                &label,
+                &[s.path.as_path(), cf],
+                format!(
+                    "config-file names {}, which {}",
+                    cf.display(),
+                    if cf.exists() {
+                        "is not a file"
+                    } else {
+                        "does not exist"
+                    }
+                ),
+            )
+            .says(if cf.is_dir() {
+                format!("read {}: is a directory", cf.display())
+            } else {
+                format!("open {}: no such file or directory", cf.display())
+            }),
+        );
     }
     for (key, path) in s.tls_files() {
         if !path.exists() {
@@ -152,27 +185,44 @@ pub(super) fn check(s: &Settings, ctx: &Ctx, out: &mut Vec<Finding>) {
                 )),
             );
         } else if !path.is_file() {
-            out.push(Finding::new(
-                Severity::Error,
-                "config-file-missing",
-                &label,
-                &[s.path.as_path(), path],
-                format!("{key} names {}, which is not a file", path.display()),
-            ));
+            out.push(
+                Finding::new(
+                    Severity::Error,
+                    "config-file-missing",
+                    &label,
+                    &[s.path.as_path(), path],
+                    format!("{key} names {}, which is not a file", path.display()),
+                )
+                .says(format!("read {}: is a directory", path.display())),
+            );
         }
     }
     section_checks(s, &s.client, false, &label, out);
     section_checks(s, &s.peer, true, &label, out);
-    if !s.cipher_suites.is_empty()
-        && s.tls_min_version
-            .as_deref()
-            .is_some_and(|v| v.eq_ignore_ascii_case("TLS1.3"))
+    if let Some(v) = &s.tls_min_version
+        && !matches!(v.as_str(), "" | "TLS1.2" | "TLS1.3")
     {
         out.push(
+            Finding::new(Severity::Error, "config-bad-value", &label, &file,
+                format!("`tls-min-version`: {v:?} is not TLS1.2 or TLS1.3 (etcd compares it exactly); etcd refuses to start"))
+                .says(format!("unexpected TLS version {v:?} (must be one of: TLS1.2, TLS1.3)")),
+        );
+    }
+    let tls13 = |v: &Option<String>| v.as_deref().is_some_and(|v| v == "TLS1.3");
+    if !s.cipher_suites.is_empty() && tls13(&s.tls_min_version) {
+        out.push(
             Finding::new(Severity::Error, "cipher-suites-with-tls13", &label, &file,
-                "cipher-suites is set together with tls-min-version TLS1.3: TLS 1.3's cipher suites cannot be configured, and etcd refuses to start")
+                format!("cipher-suites is set together with tls-min-version TLS1.3: TLS 1.3's cipher suites cannot be configured, and etcd {} refuses to start", ctx.version))
                 .says("cipher suites cannot be configured when only TLS1.3 is enabled")
                 .fix("remove cipher-suites, or lower tls-min-version to TLS1.2"),
+        );
+    } else if !s.cipher_suites.is_empty() && tls13(&s.unread_tls_min_version) {
+        // etcd before 3.4.25 / 3.5.8 has no tls-min-version: a config file's key is ignored
+        // (and reported as unknown), a flag or variable is refused or ignored on its own.
+        out.push(
+            Finding::new(Severity::Warning, "cipher-suites-with-tls13", &label, &file,
+                format!("cipher-suites is set together with tls-min-version TLS1.3, which etcd {} does not know (it is read from 3.4.25 and 3.5.8 on), so TLS 1.2 stays on and the cipher suites apply; after an upgrade etcd refuses to start with them", ctx.version))
+                .fix("remove cipher-suites before upgrading (or tls-min-version)"),
         );
     }
     if s.logger.as_deref() == Some("capnslog") {
