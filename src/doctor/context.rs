@@ -121,24 +121,17 @@ mod tests {
         // kubeadm's names.
         std::fs::write(d.join("ca.crt"), "x").unwrap();
         std::fs::write(d.join("ca.key"), "x").unwrap();
-        let fix = reissue_member(&member);
-        assert!(
-            fix.contains(&format!(
-                "-k {} -t {}",
-                d.join("ca.key").display(),
-                d.join("ca.crt").display()
-            )),
-            "{fix}"
+        let kubeadm = format!(
+            "-k {} -t {}",
+            d.join("ca.key").display(),
+            d.join("ca.crt").display()
         );
-        let fix = reissue_client(&d.join("healthcheck-client.crt"));
-        assert!(
-            fix.contains(&format!(
-                "-k {} -t {}",
-                d.join("ca.key").display(),
-                d.join("ca.crt").display()
-            )),
-            "{fix}"
-        );
+        for fix in [
+            reissue_member(&member),
+            reissue_client(&d.join("healthcheck-client.crt")),
+        ] {
+            assert!(fix.contains(&kubeadm), "{fix}");
+        }
         // cfssl's, where only the certificate is on the member: its key name is still right.
         let cfssl = tempfile::tempdir().unwrap();
         std::fs::write(cfssl.path().join("ca.pem"), "x").unwrap();

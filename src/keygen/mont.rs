@@ -134,8 +134,21 @@ fn column<const N: usize, const K: usize>(
         cross.add_product(a[K / 2], a[K / 2]);
     }
     acc.add(cross);
-    // m[i]·n[K − i] for the multipliers already chosen.
-    let mut i = i_lo;
+    reduce_column::<N, K>(n, n_inv, m, out, acc);
+}
+
+/// The Montgomery reduction's part of column `K` (of [`square`] and [`mul_unrolled`]): adds
+/// `m[i]·n[K − i]` for the multipliers already chosen, then chooses `m[K]` to clear the
+/// column (for `K < N`) or takes out the result word `K − N`.
+#[inline(always)]
+fn reduce_column<const N: usize, const K: usize>(
+    n: &[u64; N],
+    n_inv: u64,
+    m: &mut [u64; N],
+    out: &mut [u64; N],
+    acc: &mut Acc,
+) {
+    let mut i = if K >= N { K + 1 - N } else { 0 };
     while i < K && i < N {
         acc.add_product(m[i], n[K - i]);
         i += 1;
@@ -150,13 +163,14 @@ fn column<const N: usize, const K: usize>(
     }
 }
 
-/// Calls [`column()`] for each listed column index.
+/// Calls the column function `$f` ([`column()`] or [`mul_column()`]) for each listed column
+/// index.
 macro_rules! columns {
-    ($args:tt; $($k:literal)*) => {
-        $( columns!(@one $args $k); )*
+    ($f:ident $args:tt; $($k:literal)*) => {
+        $( columns!(@one $f $args $k); )*
     };
-    (@one ($a:ident, $n:ident, $inv:ident, $m:ident, $out:ident, $acc:ident) $k:literal) => {
-        column::<N, $k>($a, $n, $inv, &mut $m, &mut $out, &mut $acc)
+    (@one $f:ident ($a:expr, $n:ident, $inv:ident, $m:ident, $out:ident, $acc:ident) $k:literal) => {
+        $f::<N, $k>($a, $n, $inv, &mut $m, &mut $out, &mut $acc)
     };
 }
 
@@ -175,7 +189,7 @@ pub(super) fn square<const N: usize>(a: &[u64; N], n: &[u64; N], n_inv: u64) -> 
     let mut m = [0u64; N];
     let mut out = [0u64; N];
     let mut acc = Acc::ZERO;
-    columns!((a, n, n_inv, m, out, acc);
+    columns!(column (a, n, n_inv, m, out, acc);
         0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
         16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
         32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
@@ -353,29 +367,7 @@ fn mul_column<const N: usize, const K: usize>(
         acc.add_product(a[i], b[K - i]);
         i += 1;
     }
-    let mut i = i_lo;
-    while i < K && i < N {
-        acc.add_product(m[i], n[K - i]);
-        i += 1;
-    }
-    if K < N {
-        let mk = acc.c0.wrapping_mul(n_inv);
-        m[K] = mk;
-        acc.add_product(mk, n[0]);
-        acc.shift();
-    } else {
-        out[K - N] = acc.shift();
-    }
-}
-
-/// Calls [`mul_column()`] for each listed column index.
-macro_rules! mul_columns {
-    ($args:tt; $($k:literal)*) => {
-        $( mul_columns!(@one $args $k); )*
-    };
-    (@one ($ab:expr, $n:ident, $inv:ident, $m:ident, $out:ident, $acc:ident) $k:literal) => {
-        mul_column::<N, $k>($ab, $n, $inv, &mut $m, &mut $out, &mut $acc)
-    };
+    reduce_column::<N, K>(n, n_inv, m, out, acc);
 }
 
 /// [`mul`] fully unrolled, for `N ≤ 32`, and not inlined (as [`square`], for the same reason):
@@ -393,7 +385,7 @@ pub(super) fn mul_unrolled<const N: usize>(
     let mut m = [0u64; N];
     let mut out = [0u64; N];
     let mut acc = Acc::ZERO;
-    mul_columns!(((a, b), n, n_inv, m, out, acc);
+    columns!(mul_column ((a, b), n, n_inv, m, out, acc);
         0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
         16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
         32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
