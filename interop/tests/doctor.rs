@@ -152,6 +152,21 @@ impl Node {
         spawn_etcd(version, config, &self.path("etcd.log"))
     }
 
+    /// etcdctl of `version` presents `cert`/`key` to the running `etcd` (at the node's
+    /// endpoint); then etcd must log `says`. Returns etcdctl's outcome and output.
+    fn present_and_expect(
+        &self,
+        etcd: &mut Etcd,
+        version: EtcdVersion,
+        (cert, key): (&str, &str),
+        says: &str,
+    ) -> (bool, String) {
+        let outcome = self.etcdctl(version, &self.endpoint(), cert, key);
+        let (found, log) = etcd.wait_for(says, QUICK);
+        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
+        outcome
+    }
+
     /// etcdctl of `version` against `endpoint`, trusting root.cert, presenting `cert`/`key`.
     fn etcdctl(
         &self,
@@ -1145,14 +1160,12 @@ fn expired_and_client_only_certificates_fail_as_predicted() {
     for version in EtcdVersion::ALL {
         let mut etcd = node.start(version, &conf);
         assert!(etcd.wait_for(SERVING, READY).0);
-        let _ = node.etcdctl(
+        let _ = node.present_and_expect(
+            &mut etcd,
             version,
-            &node.endpoint(),
-            "bad-client.cert",
-            "bad-client.key",
+            ("bad-client.cert", "bad-client.key"),
+            &says,
         );
-        let (found, log) = etcd.wait_for(&says, QUICK);
-        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
     }
     fs::remove_file(d.join("bad-client.cert")).unwrap();
     // A member certificate that expires now (`-days 0`).
@@ -1249,10 +1262,9 @@ fn client_cert_auth_without_a_trusted_ca_refuses_our_clients_as_predicted() {
             "etcd {} starts",
             version.series()
         );
-        let (ok, out) = node.etcdctl(version, &node.endpoint(), "client.cert", "client.key");
+        let (ok, out) =
+            node.present_and_expect(&mut etcd, version, ("client.cert", "client.key"), &says);
         assert!(!ok, "our client is refused: {out}");
-        let (found, log) = etcd.wait_for(&says, QUICK);
-        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
     }
 }
 
@@ -1300,10 +1312,13 @@ fn an_intermediate_whose_eku_lacks_client_auth_constrains_its_leaves_as_predicte
         let (ok, out) = node.etcdctl(version, &node.endpoint(), "client.cert", "client.key");
         assert!(ok, "{out}");
         // ... but as a client (towards its peers) its certificate is refused.
-        let (ok, _) = node.etcdctl(version, &node.endpoint(), "127.0.0.1.cert", "127.0.0.1.key");
+        let (ok, _) = node.present_and_expect(
+            &mut etcd,
+            version,
+            ("127.0.0.1.cert", "127.0.0.1.key"),
+            &says,
+        );
         assert!(!ok);
-        let (found, log) = etcd.wait_for(&says, QUICK);
-        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
     }
 }
 
@@ -1587,10 +1602,9 @@ fn files_without_pem_data_are_refused_as_predicted() {
     for version in EtcdVersion::ALL {
         let mut etcd = node.start(version, &conf);
         assert!(etcd.wait_for(SERVING, READY).0);
-        let (ok, _) = node.etcdctl(version, &node.endpoint(), "client.cert", "client.key");
+        let (ok, _) =
+            node.present_and_expect(&mut etcd, version, ("client.cert", "client.key"), &says);
         assert!(!ok);
-        let (found, log) = etcd.wait_for(&says, QUICK);
-        assert!(found, "etcd {}: no {says:?} in\n{log}", version.series());
     }
 }
 

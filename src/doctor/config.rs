@@ -111,34 +111,35 @@ fn yaml_bool(v: &Yaml) -> Option<bool> {
     }
 }
 
-/// Whether a YAML text found in a directory (not given by name) is an etcd configuration:
-/// a mapping with at least one key etcd knows at its top level. Text that does not parse is
-/// taken for one (so that reading it says why).
-pub(super) fn looks_like_etcd_yaml(text: &str, v: EtcdVersion) -> bool {
-    if precheck_yaml(text, Path::new("")).is_err() {
-        return true;
-    }
-    match yaml_rust2::YamlLoader::load_from_str(text) {
-        Ok(docs) => docs.first().and_then(Yaml::as_hash).is_some_and(|top| {
-            top.keys()
-                .filter_map(Yaml::as_str)
-                .any(|k| known_keys::top_level(k, v))
-        }),
-        Err(_) => true,
-    }
-}
-
-/// Reads an `etcd.conf.yml`.
+/// The documents of a YAML text (checked first by [`precheck_yaml`]), read once for
+/// [`parse_manifest`], [`looks_like_etcd_yaml`] and [`parse_yaml`].
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] if it does not parse, or is not a mapping.
-pub(super) fn parse_yaml(text: &str, path: &Path, v: EtcdVersion) -> Result<Settings, Error> {
+/// [`Error::InvalidConfig`] if it does not parse, uses aliases or nests too deep.
+pub(super) fn load_yaml(text: &str, path: &Path) -> Result<Vec<Yaml>, Error> {
     precheck_yaml(text, path)?;
-    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| Error::InvalidConfig {
+    yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| Error::InvalidConfig {
         path: Some(path.to_path_buf()),
         reason: "the YAML does not parse".into(),
         source: Some(Box::new(e)),
-    })?;
+    })
+}
+
+/// Whether YAML documents found in a directory (not given by name) are an etcd
+/// configuration: a mapping with at least one key etcd knows at its top level.
+pub(super) fn looks_like_etcd_yaml(docs: &[Yaml], v: EtcdVersion) -> bool {
+    docs.first().and_then(Yaml::as_hash).is_some_and(|top| {
+        top.keys()
+            .filter_map(Yaml::as_str)
+            .any(|k| known_keys::top_level(k, v))
+    })
+}
+
+/// Reads an `etcd.conf.yml` (its documents, from [`load_yaml`]).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] if it is not a mapping, or a value is not what etcd reads.
+pub(super) fn parse_yaml(docs: &[Yaml], path: &Path, v: EtcdVersion) -> Result<Settings, Error> {
     let Some(Yaml::Hash(top)) = docs.first() else {
         return Err(invalid(
             path,
@@ -289,21 +290,8 @@ pub(super) type Manifest = (Vec<Settings>, Vec<CtlSettings>);
 /// Deployment or StatefulSet): the command line of every container running etcd, and the
 /// etcd client settings of a kube-apiserver (`--etcd-cafile`, `--etcd-certfile`,
 /// `--etcd-keyfile`, `--etcd-servers`). `Ok(None)` when the YAML is no Kubernetes object
-/// (`apiVersion:` and `kind:`).
-///
-/// # Errors
-/// [`Error::InvalidConfig`] if it does not parse.
-pub(super) fn parse_manifest(
-    text: &str,
-    path: &Path,
-    v: EtcdVersion,
-) -> Result<Option<Manifest>, Error> {
-    precheck_yaml(text, path)?;
-    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| Error::InvalidConfig {
-        path: Some(path.to_path_buf()),
-        reason: "the YAML does not parse".into(),
-        source: Some(Box::new(e)),
-    })?;
+/// (`apiVersion:` and `kind:`). `docs` are the file's documents, from [`load_yaml`].
+pub(super) fn parse_manifest(docs: &[Yaml], path: &Path, v: EtcdVersion) -> Option<Manifest> {
     let is_object = |d: &Yaml| {
         d.as_hash().is_some_and(|h| {
             h.contains_key(&Yaml::String("apiVersion".into()))
@@ -311,7 +299,7 @@ pub(super) fn parse_manifest(
         })
     };
     if !docs.iter().any(is_object) {
-        return Ok(None);
+        return None;
     }
     let mut found = Vec::new();
     for d in docs.iter().filter(|d| is_object(d)) {
@@ -350,7 +338,7 @@ pub(super) fn parse_manifest(
             }
         }
     }
-    Ok(Some((members, ctls)))
+    Some((members, ctls))
 }
 
 /// The logical lines of a text: `\`-newline continuations joined, comments dropped.

@@ -244,7 +244,8 @@ impl Inventory {
         match found {
             Found::Pem => self.pem(path, &text),
             Found::Yaml => {
-                match config::parse_manifest(&text, path, v)? {
+                let docs = config::load_yaml(&text, path)?;
+                match config::parse_manifest(&docs, path, v) {
                     Some((members, ctls)) => {
                         let any = !members.is_empty() || !ctls.is_empty();
                         self.configs.extend(members);
@@ -261,7 +262,7 @@ impl Inventory {
                     // A YAML file found in a directory that is no etcd configuration (none of
                     // its keys is etcd's, and its name does not say etcd).
                     None if how == How::Found
-                        && !config::looks_like_etcd_yaml(&text, v)
+                        && !config::looks_like_etcd_yaml(&docs, v)
                         && !path
                             .file_name()
                             .is_some_and(|n| n.to_string_lossy().contains("etcd")) =>
@@ -269,7 +270,7 @@ impl Inventory {
                         Ok(false)
                     }
                     None => {
-                        self.configs.push(config::parse_yaml(&text, path, v)?);
+                        self.configs.push(config::parse_yaml(&docs, path, v)?);
                         Ok(true)
                     }
                 }

@@ -761,9 +761,9 @@ fn patch(der: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn what_go_and_rustls_refuse_is_found() {
-    // A negative serial number (the DER patched: the signature no longer verifies either).
+/// A gen_etcd_certs-style set whose member certificate has a negative serial number (the DER
+/// patched: its signature no longer verifies either).
+fn negative_serial_set() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let ca = gen_set(dir.path());
     let key = p256_key();
@@ -775,17 +775,12 @@ fn what_go_and_rustls_refuse_is_found() {
     ))
     .unwrap();
     write_pair(dir.path(), IP, &neg, &key);
-    let r = Doctor::new()
-        .path(dir.path().join(format!("{IP}.cert")))
-        .path(dir.path().join("root.cert"))
-        .run()
-        .unwrap();
-    assert!(
-        r.with_code("serial-negative").count() == 1,
-        "{:#?}",
-        r.findings()
-    );
-    // SHA-1 (an RSA CA's sha256WithRSAEncryption patched to sha1WithRSAEncryption).
+    dir
+}
+
+/// An RSA root and a member certificate whose sha256WithRSAEncryption is patched to
+/// sha1WithRSAEncryption.
+fn sha1_set() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let rsa_ca = RootCa::new().self_sign().unwrap();
     rsa_ca
@@ -799,6 +794,25 @@ fn what_go_and_rustls_refuse_is_found() {
     let sha1 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05];
     let weak = Certificate::from_der(&patch(&node.certificate().to_der(), &sha256, &sha1)).unwrap();
     write_pair(dir.path(), IP, &weak, node.private_key());
+    dir
+}
+
+#[test]
+fn what_go_and_rustls_refuse_is_found() {
+    // A negative serial number (the DER patched: the signature no longer verifies either).
+    let dir = negative_serial_set();
+    let r = Doctor::new()
+        .path(dir.path().join(format!("{IP}.cert")))
+        .path(dir.path().join("root.cert"))
+        .run()
+        .unwrap();
+    assert!(
+        r.with_code("serial-negative").count() == 1,
+        "{:#?}",
+        r.findings()
+    );
+    // SHA-1 (an RSA CA's sha256WithRSAEncryption patched to sha1WithRSAEncryption).
+    let dir = sha1_set();
     let r = run(&[dir.path()]);
     assert_problems(&r, &["signature-sha1"], &[]);
     assert_eq!(
@@ -898,6 +912,15 @@ fn versions_select_rules() {
     ));
 }
 
+/// Every reader of YAML text, as the inventory runs them (for the hostile-input tests).
+fn read_yaml_every_way(text: &str, p: &Path, v: EtcdVersion) {
+    if let Ok(docs) = config::load_yaml(text, p) {
+        let _ = config::parse_yaml(&docs, p, v);
+        let _ = config::parse_manifest(&docs, p, v);
+        let _ = config::looks_like_etcd_yaml(&docs, v);
+    }
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
@@ -905,14 +928,12 @@ proptest::proptest! {
     fn hostile_configuration_text_never_panics(text in "(?s).{0,400}", words in proptest::collection::vec("[-a-z=:/.0-9 \"'\\\\]{0,20}", 0..12)) {
         let p = Path::new("x");
         for v in [EtcdVersion::CURRENT, "3.4".parse().unwrap()] {
-            let _ = config::parse_yaml(&text, p, v);
-            let _ = config::parse_manifest(&text, p, v);
-            let _ = config::looks_like_etcd_yaml(&text, v);
+            read_yaml_every_way(&text, p, v);
             let _ = config::parse_env(&text, p, v);
             let _ = config::etcd_arguments(&text).map(|a| config::parse_flags(&a, p, v));
             let _ = config::parse_flags(&words, p, v);
             let joined = words.join("\n");
-            let _ = config::parse_yaml(&joined, p, v);
+            read_yaml_every_way(&joined, p, v);
             let _ = config::parse_env(&joined, p, v);
         }
     }
@@ -927,9 +948,9 @@ proptest::proptest! {
             text.push_str(&"[".repeat(nest));
             text.push('\n');
         }
-        let _ = config::parse_yaml(&text, Path::new("x"), EtcdVersion::CURRENT);
+        read_yaml_every_way(&text, Path::new("x"), EtcdVersion::CURRENT);
         let manifest = format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n{text}");
-        let _ = config::parse_manifest(&manifest, Path::new("x"), EtcdVersion::CURRENT);
+        read_yaml_every_way(&manifest, Path::new("x"), EtcdVersion::CURRENT);
     }
 }
 
@@ -1162,17 +1183,7 @@ fn severity_of(paths: &[&Path], code: &str, v: &str, go: Option<&str>) -> (Sever
 fn what_go_refuses_is_an_error_only_where_etcds_go_refuses_it() {
     use Severity::{Error, Warning};
     // A negative serial number (Go 1.23: etcd 3.4.36+, 3.5.19+, 3.6.0+).
-    let dir = tempfile::tempdir().unwrap();
-    let ca = gen_set(dir.path());
-    let key = p256_key();
-    let good = make(Spec::node(&ca), &key, &ca.key);
-    let neg = Certificate::from_der(&patch(
-        &good.to_der(),
-        &[0x02, 0x01, 0x42],
-        &[0x02, 0x01, 0xc2],
-    ))
-    .unwrap();
-    write_pair(dir.path(), IP, &neg, &key);
+    let dir = negative_serial_set();
     let neg = [
         dir.path().join(format!("{IP}.cert")),
         dir.path().join("root.cert"),
@@ -1204,19 +1215,7 @@ fn what_go_refuses_is_an_error_only_where_etcds_go_refuses_it() {
     assert!(msg.contains("etcd 3.5.1 built with Go 1.23.0"), "{msg}");
 
     // SHA-1 (Go 1.18: etcd 3.4.25+, 3.5.8+).
-    let dir = tempfile::tempdir().unwrap();
-    let rsa_ca = RootCa::new().self_sign().unwrap();
-    rsa_ca
-        .write(dir.path(), "root", &WriteOptions::default())
-        .unwrap();
-    let node = ServerCert::new(IP.parse().unwrap())
-        .key_algorithm(KeyAlgorithm::EcdsaP256)
-        .issue(&rsa_ca)
-        .unwrap();
-    let sha256 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
-    let sha1 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05];
-    let weak = Certificate::from_der(&patch(&node.certificate().to_der(), &sha256, &sha1)).unwrap();
-    write_pair(dir.path(), IP, &weak, node.private_key());
+    let dir = sha1_set();
     let sha = [dir.path()];
     // The official 3.4.23 is Go 1.17.13; Debian's 3.4.23 is Go 1.19.8.
     let (sev, msg) = severity_of(&sha, "signature-sha1", "3.4.23", None);
