@@ -193,6 +193,14 @@ fn mul_rolled<const M: usize>(a: &[u64; M], b: &[u64; M], m: &[u64; M], m_inv: u
     mont::mul(a, b, m, m_inv)
 }
 
+/// The exponent blinding `k` and the modulus blinding `g` of one exponentiation, fresh from
+/// `rng`: 128 bits each (as `rsa` 0.10 draws them), `g` odd.
+fn blinding_factors<R: Rng + ?Sized>(rng: &mut R) -> (Zeroizing<BoxedUint>, Zeroizing<BoxedUint>) {
+    let k = Zeroizing::new(BoxedUint::from_words([rng.next_u64(), rng.next_u64()]));
+    let g = Zeroizing::new(BoxedUint::from_words([rng.next_u64() | 1, rng.next_u64()]));
+    (k, g)
+}
+
 /// `base^exponent mod p` computed modulo `p·g` for a fresh random odd `g` of 128 bits, with the
 /// exponent blinded as `exponent + k·(p − 1)` for a fresh random `k` of 128 bits; returned in
 /// Montgomery form modulo `p` (`p_params`). `M` is the number of words of `p` plus two.
@@ -205,14 +213,13 @@ fn pow_blinded<const M: usize, R: Rng + ?Sized>(
 ) -> BoxedMontyForm {
     let p = p_params.modulus();
     let bits = u32::try_from(64 * M).expect("a small size");
+    let (k, g) = blinding_factors(rng);
     // The blinded exponent: below 2^(64(M − 2)) · 2^128.
-    let k = Zeroizing::new(BoxedUint::from_words([rng.next_u64(), rng.next_u64()]));
     let pm1 = Zeroizing::new(p.as_ref().wrapping_sub(BoxedUint::one()));
     let mut blinded = Zeroizing::new(pm1.concatenating_mul(&*k));
     blinded.wrapping_add_assign(exponent);
     let blinded = Zeroizing::new((&*blinded).resize_unchecked(bits));
     // The blinded modulus p·g, g odd (and so p·g odd), below 2^(64(M − 2)) · 2^128.
-    let g = Zeroizing::new(BoxedUint::from_words([rng.next_u64() | 1, rng.next_u64()]));
     let m = Odd::new(p.as_ref().concatenating_mul(&*g).resize_unchecked(bits))
         .expect("odd times odd is odd");
     let m_params = BoxedMontyParams::new(m);

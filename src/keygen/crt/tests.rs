@@ -160,6 +160,21 @@ fn pow_window_matches_crypto_bigint() {
 }
 
 #[test]
+fn exponent_and_modulus_blinding_are_128_bits() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut top_words_used = [false; 2];
+    for _ in 0..64 {
+        let (k, g) = blinding_factors(&mut rng);
+        assert_eq!((k.bits_precision(), g.bits_precision()), (128, 128));
+        assert_eq!(g.as_words()[0] & 1, 1, "g is odd");
+        top_words_used[0] |= k.as_words()[1] != 0;
+        top_words_used[1] |= g.as_words()[1] != 0;
+    }
+    // Random 128-bit values: their high words are not all zero (as 64-bit ones would be).
+    assert_eq!(top_words_used, [true, true]);
+}
+
+#[test]
 fn blinding_pair_stays_inverse_and_is_renewed() {
     let key = &keys(&[2048], 3)[0];
     let n = key.n();
